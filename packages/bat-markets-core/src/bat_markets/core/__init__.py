@@ -22,6 +22,7 @@ from ._adapter import (
     WsSession,
     run_flow_sync,
 )
+from ._base import AdapterBase
 from ._book import OrderBook
 from ._commands import (
     CancelRequest,
@@ -203,6 +204,7 @@ __all__ = [
     "SyncStatus",
     "BookSync",
     "VenueAdapter",
+    "AdapterBase",
     # registry
     "ENTRY_POINT_GROUP",
     "available_venues",
