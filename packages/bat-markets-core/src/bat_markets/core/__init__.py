@@ -82,6 +82,27 @@ from ._events import (
     StreamData,
     StreamExpired,
 )
+from ._lifecycle import (
+    CommandAck,
+    CommandOutcome,
+    CommandPhase,
+    CommandTracker,
+    EditExpectation,
+    Evidence,
+    EvidenceItem,
+    LifecycleEvent,
+    LifecyclePolicy,
+    LifecycleStage,
+    ReconcilePlan,
+    ReconcileReport,
+    SettingTarget,
+    TrackedCommand,
+    Verdict,
+    combine_receipts,
+    decide,
+    order_verdict,
+    plan_for,
+)
 from ._markets import Markets, UnifiedSymbol, derive_unified, parse_symbol
 from ._models import (
     OHLCV,
@@ -100,7 +121,19 @@ from ._models import (
     Ticker,
     Trade,
 )
+from ._quant import (
+    Rounding,
+    format_decimal,
+    is_on_grid,
+    parse_decimal,
+    quantize,
+    quantize_amount,
+    quantize_price,
+    to_ticks,
+)
 from ._registry import ENTRY_POINT_GROUP, available_venues, clear_registry_cache, load_venue
+from ._state import AccountState
+from ._validation import validate_edit, validate_order
 
 __version__ = "0.1.0"
 
@@ -212,4 +245,36 @@ __all__ = [
     "clear_registry_cache",
     # book
     "OrderBook",
+    # quantisation and order validation
+    "Rounding",
+    "quantize",
+    "quantize_price",
+    "quantize_amount",
+    "is_on_grid",
+    "to_ticks",
+    "format_decimal",
+    "parse_decimal",
+    "validate_order",
+    "validate_edit",
+    # account state and command lifecycle
+    "AccountState",
+    "LifecycleStage",
+    "CommandPhase",
+    "LifecyclePolicy",
+    "EditExpectation",
+    "SettingTarget",
+    "EvidenceItem",
+    "Evidence",
+    "Verdict",
+    "CommandAck",
+    "CommandOutcome",
+    "LifecycleEvent",
+    "ReconcilePlan",
+    "ReconcileReport",
+    "TrackedCommand",
+    "CommandTracker",
+    "decide",
+    "order_verdict",
+    "plan_for",
+    "combine_receipts",
 ]

@@ -1,0 +1,68 @@
+"""bat-markets live client: ``BatMarkets`` (static or live), watch handles, status types.
+
+```python
+from bat_markets.client import BatMarkets
+
+async with BatMarkets.live("binance") as bm:
+    ticker = await bm.fetch_ticker("BTC/USDT:USDT")
+    async with bm.watch_order_book("BTCUSDT", depth=100) as sub:
+        async for book in sub:
+            ...
+```
+"""
+
+from __future__ import annotations
+
+from ._advanced import Advanced
+from ._books import BookView, OrderBookWatch
+from ._client import BatMarkets, LiveConnect
+from ._command_api import Amount
+from ._errors import Lagged, StreamClosed
+from ._handles import EventWatch, StateWatch, StatusWatch, Watch
+from ._options import ClientOptions
+from ._status import (
+    BookDiagnostics,
+    ClockDiagnostics,
+    ConnectionDiagnostics,
+    Diagnostics,
+    Health,
+    LaneStatus,
+    RateLimitDiagnostics,
+    RestDiagnostics,
+    Status,
+    StatusEvent,
+    StreamDiagnostics,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "BatMarkets",
+    "LiveConnect",
+    "ClientOptions",
+    "Advanced",
+    "Amount",
+    # handles
+    "Watch",
+    "StateWatch",
+    "EventWatch",
+    "StatusWatch",
+    "OrderBookWatch",
+    "BookView",
+    # errors
+    "Lagged",
+    "StreamClosed",
+    # status and diagnostics
+    "Health",
+    "LaneStatus",
+    "Status",
+    "StatusEvent",
+    "Diagnostics",
+    "ClockDiagnostics",
+    "RestDiagnostics",
+    "RateLimitDiagnostics",
+    "ConnectionDiagnostics",
+    "StreamDiagnostics",
+    "BookDiagnostics",
+]
