@@ -16,7 +16,13 @@ ROOT = pathlib.Path(__file__).parent
 PACKAGES = ROOT / "packages"
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 # Install order matters only for readability; pip resolves the local set together.
-DISTS = ["bat-markets-core", "bat-markets-binance", "bat-markets-bybit", "bat-markets", "bat-markets-testing"]
+DISTS = [
+    "bat-markets-core",
+    "bat-markets-binance",
+    "bat-markets-bybit",
+    "bat-markets",
+    "bat-markets-testing",
+]
 PUBLISHED = DISTS[:-1]
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -71,12 +77,16 @@ def build(session: nox.Session) -> None:
     for wheel in wheels:
         names = zipfile.ZipFile(wheel).namelist()
         if "bat_markets/__init__.py" in names:
-            session.error(f"{wheel.name} ships bat_markets/__init__.py: the namespace must stay PEP 420")
+            session.error(
+                f"{wheel.name} ships bat_markets/__init__.py: the namespace must stay PEP 420"
+            )
         meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
         text = zipfile.ZipFile(wheel).read(meta).decode()
         private = "Classifier: Private :: Do Not Upload" in text
         if wheel.name.startswith("bat_markets_testing-") != private:
-            session.error(f"{wheel.name}: Do-Not-Upload classifier must be on the testing dist only")
+            session.error(
+                f"{wheel.name}: Do-Not-Upload classifier must be on the testing dist only"
+            )
     session.log(f"built {len(wheels)} wheels; namespace and publishability checks passed")
 
 

@@ -78,7 +78,7 @@ async def live(
     venue: str,
     sim: VenueSim,
     *,
-    credentials: Credentials | None | bool = True,
+    credentials: Credentials | bool | None = True,
     endpoints: Endpoints | None = None,
     config: VenueConfig | None = None,
     **options: Any,

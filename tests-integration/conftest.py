@@ -79,12 +79,16 @@ Connect = Callable[..., Awaitable[BatMarkets]]
 
 @pytest.fixture
 async def connect() -> AsyncIterator[Connect]:
-    """``await connect(sim, **options)``: a live client on ``sim``, closed after the test."""
+    """``await connect(sim, credentials=None, **options)``: a live client on ``sim``, closed
+    after the test (``options`` are ``ClientOptions`` fields)."""
     clients: list[BatMarkets] = []
 
-    async def factory(sim: VenueSim, **options: Any) -> BatMarkets:
+    async def factory(sim: VenueSim, *, credentials: Any = None, **options: Any) -> BatMarkets:
         bm = await BatMarkets.live(
-            sim.venue, endpoints=sim.endpoints, options=fast_options(**options)
+            sim.venue,
+            endpoints=sim.endpoints,
+            credentials=credentials,
+            options=fast_options(**options),
         )
         clients.append(bm)
         return bm

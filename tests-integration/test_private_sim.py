@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from bm_private_support import (  # noqa: E402
+from bm_private_support import (
     CREATE_PATH,
     NATIVE,
     SYMBOL,
@@ -25,7 +25,7 @@ from bm_private_support import (  # noqa: E402
     venue_sim,
 )
 
-from bat_markets.core import (  # noqa: E402
+from bat_markets.core import (
     Balance,
     CommandStatus,
     Endpoints,

@@ -26,9 +26,9 @@ Connect = Callable[..., Awaitable[BatMarkets]]
 T = TypeVar("T")
 
 
-async def first(watch: Watch[T], n: int = 1, timeout: float = 5.0) -> list[T]:
+async def first(watch: Watch[T], n: int = 1, within: float = 5.0) -> list[T]:
     out = []
-    with anyio.fail_after(timeout):
+    with anyio.fail_after(within):
         for _ in range(n):
             out.append(await watch.recv())
     await watch.shutdown()
@@ -38,7 +38,9 @@ async def first(watch: Watch[T], n: int = 1, timeout: float = 5.0) -> list[T]:
 async def test_ticker_and_tickers(ticking_sim: VenueSim, connect: Connect) -> None:
     bm = await connect(ticking_sim)
     (t,) = await first(bm.watch_ticker("BTC/USDT:USDT"))
-    assert isinstance(t, Ticker) and t.symbol == "BTC/USDT:USDT" and t.last is not None
+    assert isinstance(t, Ticker)
+    assert t.symbol == "BTC/USDT:USDT"
+    assert t.last is not None
     both = await first(bm.watch_tickers(["BTCUSDT", "ETHUSDT"]), n=6)
     assert {x.symbol for x in both} == {"BTC/USDT:USDT", "ETH/USDT:USDT"}
 
@@ -57,19 +59,27 @@ async def test_order_book_full_and_partial_depth(ticking_sim: VenueSim, connect:
     bm = await connect(ticking_sim)
     books = await first(bm.watch_order_book("BTCUSDT", depth=100), n=3)
     for book in books:
-        assert len(book.bids) == 100 and len(book.asks) == 100  # never truncated below depth
+        assert len(book.bids) == 100
+        assert len(book.asks) == 100
         assert book.bids[0].price < book.asks[0].price
-    assert books[0].sequence is not None and books[-1].sequence > books[0].sequence  # type: ignore[operator]
+    first_seq, last_seq = books[0].sequence, books[-1].sequence
+    assert first_seq is not None
+    assert last_seq is not None
+    assert last_seq > first_seq
     (full,) = await first(bm.watch_order_book("ETHUSDT"))
-    assert len(full.bids) >= 1000 and len(full.asks) >= 1000
+    assert len(full.bids) >= 1000
+    assert len(full.asks) >= 1000
     (small,) = await first(bm.watch_order_book("BTCUSDT", depth=10))
-    assert len(small.bids) == 10 and len(small.asks) == 10
+    assert len(small.bids) == 10
+    assert len(small.asks) == 10
 
 
 async def test_ohlcv(ticking_sim: VenueSim, connect: Connect) -> None:
     bm = await connect(ticking_sim)
     (c,) = await first(bm.watch_ohlcv("BTCUSDT", "1m"))
-    assert isinstance(c, OHLCV) and c.interval == "1m" and c.symbol == "BTC/USDT:USDT"
+    assert isinstance(c, OHLCV)
+    assert c.interval == "1m"
+    assert c.symbol == "BTC/USDT:USDT"
     assert c.close_time - c.open_time == 59_999
     several = await first(bm.watch_ohlcv_for_symbols(["BTCUSDT", "ETHUSDT"], "5m"), n=8)
     assert {x.symbol for x in several} == {"BTC/USDT:USDT", "ETH/USDT:USDT"}
@@ -79,9 +89,11 @@ async def test_ohlcv(ticking_sim: VenueSim, connect: Connect) -> None:
 async def test_mark_price_and_funding(ticking_sim: VenueSim, connect: Connect) -> None:
     bm = await connect(ticking_sim)
     (m,) = await first(bm.watch_mark_price("BTCUSDT"))
-    assert isinstance(m, MarkPrice) and m.mark_price > 0
+    assert isinstance(m, MarkPrice)
+    assert m.mark_price > 0
     (f,) = await first(bm.watch_funding_rate("ETH/USDT:USDT"))
-    assert isinstance(f, FundingRate) and f.symbol == "ETH/USDT:USDT"
+    assert isinstance(f, FundingRate)
+    assert f.symbol == "ETH/USDT:USDT"
 
 
 async def test_open_interest(ticking_sim: VenueSim, connect: Connect) -> None:
@@ -97,8 +109,10 @@ async def test_open_interest(ticking_sim: VenueSim, connect: Connect) -> None:
 
 async def test_liquidations(ticking_sim: VenueSim, connect: Connect) -> None:
     bm = await connect(ticking_sim)
-    (liq,) = await first(bm.watch_liquidations("BTCUSDT"), timeout=15)
-    assert isinstance(liq, Liquidation) and liq.price > 0 and liq.amount > 0
+    (liq,) = await first(bm.watch_liquidations("BTCUSDT"), within=15)
+    assert isinstance(liq, Liquidation)
+    assert liq.price > 0
+    assert liq.amount > 0
     assert liq.complete_feed is bm.capabilities.liquidations_complete
 
 
@@ -111,7 +125,8 @@ async def test_status_reports_connections(ticking_sim: VenueSim, connect: Connec
             pass
         await trades.recv()
     s = bm.status()
-    assert s.health is Health.HEALTHY and s.public.connected >= 1
+    assert s.health is Health.HEALTHY
+    assert s.public.connected >= 1
     await trades.shutdown()
     await status.shutdown()
 
@@ -128,5 +143,3 @@ async def test_bad_watch_input_fails_fast(sim: VenueSim, connect: Connect) -> No
         bm.watch_order_book("BTCUSDT", depth=5000)
     assert type(err.value).__name__ in ("Unsupported", "ConfigError")
     assert bm.status().public.connections == 0
-
-

@@ -71,11 +71,12 @@ def test_fixture_snapshot_then_delta(adapter: BybitAdapter, h) -> None:
     delta = h.load_json("ws/orderbook_50_delta.json")
     delta["data"]["b"] = [["16493.50", "0"], ["16492.00", "1.5"]]
     delta["data"]["a"] = [["16611.00", "0.5"], ["16700.00", "0"]]
+    delta["data"]["u"] = snapshot["data"]["u"] + 1
     assert feed(adapter, sync, json.dumps(delta).encode()) is SyncStatus.APPLIED
     assert sync.book.best_bid() == (Decimal("16493.00"), Decimal("0.100"))
     assert sync.book.best_ask() == (Decimal("16611.00"), Decimal("0.5"))
-    assert sync.last_update_id == 177400507
-    assert sync.book.update_id == 177400507
+    assert sync.last_update_id == snapshot["data"]["u"] + 1
+    assert sync.book.update_id == snapshot["data"]["u"] + 1
     # The same delta again is stale.
     assert feed(adapter, sync, json.dumps(delta).encode()) is SyncStatus.IGNORED
 
@@ -186,7 +187,8 @@ class Venue:
 class Reference:
     """The documented rules on plain dicts: what the sync must produce from what it received."""
 
-    def __init__(self) -> None:
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
         self.bids: Book = {}
         self.asks: Book = {}
         self.synced = False
@@ -205,6 +207,8 @@ class Reference:
                 return self.gap()
             if self.u is not None and u <= self.u:
                 return SyncStatus.IGNORED
+            if self.strict and self.u is not None and u != self.u + 1:
+                return self.gap()
             for book, changes in ((self.bids, bids), (self.asks, asks)):
                 for p, q in changes.items():
                     if q:
@@ -231,13 +235,14 @@ delivery = st.sampled_from(["deliver", "deliver", "deliver", "deliver", "drop", 
     initial=st.lists(change, max_size=10),
     steps=st.lists(st.tuples(step, delivery), min_size=1, max_size=40),
     deliver_first=st.booleans(),
+    strict=st.booleans(),
 )
-def test_random_streams_follow_the_rules(initial, steps, deliver_first) -> None:
-    adapter = BybitAdapter()
+def test_random_streams_follow_the_rules(initial, steps, deliver_first, strict) -> None:
+    adapter = BybitAdapter(book_strict_sequence=strict)
     sync = new_sync(adapter)
     venue = Venue()
     venue.delta(initial)
-    reference = Reference()
+    reference = Reference(strict)
     lossless = False  # True while every frame since the last applied snapshot was delivered
     last_raw: tuple[str, bytes, Book, Book, int] | None = None
     stream = [(("snapshot", []), "deliver" if deliver_first else "drop"), *steps]
@@ -273,8 +278,9 @@ def test_random_streams_follow_the_rules(initial, steps, deliver_first) -> None:
             if sync.synced:
                 assert book_state(sync) == (reference.bids, reference.asks)
                 assert not sync.book.is_crossed()
-                if lossless:
-                    # Nothing lost since the last snapshot: the book is the venue's book.
+                if lossless or strict:
+                    # Nothing lost since the last snapshot (strict mode turns any loss into a
+                    # GAP): the book is the venue's book.
                     assert book_state(sync) == (true_bids, true_asks)
         last_raw = produced
     assert last_raw is not None

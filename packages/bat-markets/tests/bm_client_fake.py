@@ -17,6 +17,7 @@ REST (``httpx.MockTransport``): ``/time``, ``/instruments``, ``/ticker``, ``/dep
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import defaultdict, deque
@@ -141,7 +142,8 @@ class FakeBookSync:
 
     def _bridge(self) -> SyncStatus:
         snap = self._pending
-        assert snap is not None and snap.update_id is not None
+        assert snap is not None
+        assert snap.update_id is not None
         last = snap.update_id
         self._buffer = [d for d in self._buffer if d.last_id >= last]
         if not self._buffer:
@@ -261,7 +263,7 @@ class FakeAdapter(AdapterBase):
         timestamp_ms: int,
         recv_window_ms: int,
     ) -> HttpRequest:
-        params = list(request.params) + [("ts", str(timestamp_ms))]
+        params = [*list(request.params), ("ts", str(timestamp_ms))]
         query = "&".join(f"{k}={v}" for k, v in params)
         return HttpRequest(
             method=request.method,
@@ -275,10 +277,8 @@ class FakeAdapter(AdapterBase):
         if response.status < 400:
             return None
         body: dict[str, Any] = {}
-        try:
+        with contextlib.suppress(ValueError):
             body = json.loads(response.body or b"{}")
-        except ValueError:
-            pass
         code = body.get("code")
         if response.status in (418, 429):
             ra = response.headers.get("retry-after")
@@ -331,7 +331,10 @@ class FakeAdapter(AdapterBase):
 
     def fetch_order_book(self, symbol: str, limit: int | None) -> RestFlow[BookSnapshotEvent]:
         r = yield RestRequest(
-            method="GET", path="/depth", params=[("symbol", symbol), ("limit", str(limit))], weight=20
+            method="GET",
+            path="/depth",
+            params=[("symbol", symbol), ("limit", str(limit))],
+            weight=20,
         )
         body = self._check(r)
         return BookSnapshotEvent(
@@ -566,10 +569,8 @@ class FakeWsServer:
             if remaining <= 0:
                 raise AssertionError("condition not reached in time")
             self._changed.clear()
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.05))
-            except asyncio.TimeoutError:
-                pass
 
     def open_conns(self) -> list[ServerConnection]:
         return [c for c in self.conns if c.state.name == "OPEN"]
@@ -611,7 +612,11 @@ class FakeRest:
         self.server_offset_ms = 0
         self.requests: list[httpx.Request] = []
         self.script: dict[str, deque[httpx.Response | Exception]] = defaultdict(deque)
-        self.book: dict[str, Any] = {"lastUpdateId": 100, "bids": [["100.0", "1"]], "asks": [["101.0", "1"]]}
+        self.book: dict[str, Any] = {
+            "lastUpdateId": 100,
+            "bids": [["100.0", "1"]],
+            "asks": [["101.0", "1"]],
+        }
         self.oi = "12345.5"
         self.instruments = list(SYMBOLS)
 

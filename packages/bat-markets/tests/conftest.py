@@ -11,10 +11,11 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from bm_client_fake import FakeAdapter, FakeRest, FakeWsServer, MakeClient, fast_options  # noqa: E402
+from bm_client_fake import FakeAdapter, FakeRest, FakeWsServer, MakeClient, fast_options
 
-from bat_markets.client import BatMarkets  # noqa: E402
-from bat_markets.core import Endpoints  # noqa: E402
+from bat_markets.client import BatMarkets
+from bat_markets.core import Endpoints
+
 
 @pytest.fixture
 async def ws_server() -> AsyncIterator[FakeWsServer]:

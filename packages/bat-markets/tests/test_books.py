@@ -11,7 +11,7 @@ import anyio
 import pytest
 from bm_client_fake import FakeRest, FakeWsServer, MakeClient
 
-from bat_markets.client import OrderBookWatch
+from bat_markets.client import BookView, OrderBookWatch
 from bat_markets.core import BookDeltaEvent, OrderBookSnapshot
 
 
@@ -38,7 +38,11 @@ async def recv(w: OrderBookWatch) -> OrderBookSnapshot:
 async def test_rest_snapshot_sync_bridges_buffered_deltas(
     make_client: MakeClient, ws_server: FakeWsServer, rest: FakeRest
 ) -> None:
-    rest.book = {"lastUpdateId": 100, "bids": [["100.0", "1"], ["99.0", "2"]], "asks": [["101.0", "1"]]}
+    rest.book = {
+        "lastUpdateId": 100,
+        "bids": [["100.0", "1"], ["99.0", "2"]],
+        "asks": [["101.0", "1"]],
+    }
     bm = await make_client()
     w = bm.watch_order_book("BTCUSDT")
     await ws_server.wait_for(lambda: ws_server.subscribed("book.BTCUSDT"))
@@ -46,10 +50,13 @@ async def test_rest_snapshot_sync_bridges_buffered_deltas(
     await ws_server.publish("book.BTCUSDT", delta(95, 105, 99, bids=[["100.0", "3"]]))
     book = await recv(w)
     assert levels(book) == (side(("100.0", "3"), ("99.0", "2")), side(("101.0", "1")))
-    assert book.sequence == 105 and not book.resynced
+    assert book.sequence == 105
+    assert not book.resynced
     assert rest.count("/depth") == 1
     assert rest.requests[-1].url.params["limit"] == "1000"
-    await ws_server.publish("book.BTCUSDT", delta(106, 110, 105, asks=[["101.0", "0"], ["102.0", "4"]]))
+    await ws_server.publish(
+        "book.BTCUSDT", delta(106, 110, 105, asks=[["101.0", "0"], ["102.0", "4"]])
+    )
     book = await recv(w)
     assert levels(book) == (side(("100.0", "3"), ("99.0", "2")), side(("102.0", "4")))
     await w.shutdown()
@@ -78,7 +85,8 @@ async def test_gap_triggers_a_resync_flagged_on_the_next_view(
         while "book_resync" not in kinds:
             kinds.append((await status.recv()).kind)
     diag = bm.advanced().diagnostics()
-    assert diag.book_resyncs == 1 and diag.books[0].snapshots == 2
+    assert diag.book_resyncs == 1
+    assert diag.books[0].snapshots == 2
     await w.shutdown()
     await status.shutdown()
 
@@ -95,7 +103,8 @@ async def test_stale_snapshot_is_refetched(
     assert not w.synced
     rest.book = {"lastUpdateId": 103, "bids": [["10.0", "1"]], "asks": [["11.0", "1"]]}
     book = await recv(w)
-    assert book.sequence == 105 and levels(book)[0] == side(("10.0", "1"))
+    assert book.sequence == 105
+    assert levels(book)[0] == side(("10.0", "1"))
     await w.shutdown()
 
 
@@ -106,15 +115,20 @@ async def test_resubscribe_sync_on_gap(make_client: MakeClient, ws_server: FakeW
     snap = {"type": "snapshot", "u": 10, "b": [["100.0", "1"]], "a": [["101.0", "1"]]}
     await ws_server.publish("book50.BTCUSDT", snap)
     assert not (await recv(w)).resynced
-    await ws_server.publish("book50.BTCUSDT", {"type": "delta", "u": 11, "b": [["100.0", "2"]], "a": []})
+    await ws_server.publish(
+        "book50.BTCUSDT", {"type": "delta", "u": 11, "b": [["100.0", "2"]], "a": []}
+    )
     assert levels(await recv(w))[0] == side(("100.0", "2"))
     await ws_server.publish("book50.BTCUSDT", {"type": "delta", "u": 13, "b": [], "a": []})  # gap
     await ws_server.wait_for(lambda: ws_server.topics_sent("unsubscribe") == ["book50.BTCUSDT"])
-    await ws_server.wait_for(lambda: ws_server.topics_sent("subscribe").count("book50.BTCUSDT") == 2)
+    await ws_server.wait_for(
+        lambda: ws_server.topics_sent("subscribe").count("book50.BTCUSDT") == 2
+    )
     snap2 = {"type": "snapshot", "u": 20, "b": [["99.0", "7"]], "a": [["101.0", "1"]]}
     await ws_server.publish("book50.BTCUSDT", snap2)
     book = await recv(w)
-    assert book.resynced and levels(book)[0] == side(("99.0", "7"))
+    assert book.resynced
+    assert levels(book)[0] == side(("99.0", "7"))
     await w.shutdown()
 
 
@@ -122,16 +136,25 @@ async def test_reconnect_resyncs_the_book(make_client: MakeClient, ws_server: Fa
     bm = await make_client()
     w = bm.watch_order_book("BTCUSDT", depth=50)
     await ws_server.wait_for(lambda: ws_server.subscribed("book50.BTCUSDT"))
-    await ws_server.publish("book50.BTCUSDT", {"type": "snapshot", "u": 10, "b": [["100.0", "1"]], "a": []})
+    await ws_server.publish(
+        "book50.BTCUSDT", {"type": "snapshot", "u": 10, "b": [["100.0", "1"]], "a": []}
+    )
     await recv(w)
     await ws_server.drop_all()
-    await ws_server.wait_for(lambda: ws_server.opened == 2 and ws_server.subscribed("book50.BTCUSDT"))
+    await ws_server.wait_for(
+        lambda: ws_server.opened == 2 and ws_server.subscribed("book50.BTCUSDT")
+    )
     assert not w.synced
     # A delta before the new snapshot is ignored; the snapshot re-establishes the book.
-    await ws_server.publish("book50.BTCUSDT", {"type": "delta", "u": 11, "b": [["5.0", "1"]], "a": []})
-    await ws_server.publish("book50.BTCUSDT", {"type": "snapshot", "u": 30, "b": [["100.5", "1"]], "a": []})
+    await ws_server.publish(
+        "book50.BTCUSDT", {"type": "delta", "u": 11, "b": [["5.0", "1"]], "a": []}
+    )
+    await ws_server.publish(
+        "book50.BTCUSDT", {"type": "snapshot", "u": 30, "b": [["100.5", "1"]], "a": []}
+    )
     book = await recv(w)
-    assert book.resynced and levels(book)[0] == side(("100.5", "1"))
+    assert book.resynced
+    assert levels(book)[0] == side(("100.5", "1"))
     await w.shutdown()
 
 
@@ -141,13 +164,22 @@ async def test_malformed_book_update_is_counted_and_resyncs(
     bm = await make_client()
     w = bm.watch_order_book("BTCUSDT", depth=50)
     await ws_server.wait_for(lambda: ws_server.subscribed("book50.BTCUSDT"))
-    await ws_server.publish("book50.BTCUSDT", {"type": "snapshot", "u": 1, "b": [["100.0", "1"]], "a": []})
+    await ws_server.publish(
+        "book50.BTCUSDT", {"type": "snapshot", "u": 1, "b": [["100.0", "1"]], "a": []}
+    )
     await recv(w)
-    await ws_server.publish("book50.BTCUSDT", {"type": "delta", "u": 2, "b": [["abc", "1"]], "a": []})
-    await ws_server.wait_for(lambda: ws_server.topics_sent("subscribe").count("book50.BTCUSDT") == 2)
-    await ws_server.publish("book50.BTCUSDT", {"type": "snapshot", "u": 5, "b": [["100.0", "4"]], "a": []})
+    await ws_server.publish(
+        "book50.BTCUSDT", {"type": "delta", "u": 2, "b": [["abc", "1"]], "a": []}
+    )
+    await ws_server.wait_for(
+        lambda: ws_server.topics_sent("subscribe").count("book50.BTCUSDT") == 2
+    )
+    await ws_server.publish(
+        "book50.BTCUSDT", {"type": "snapshot", "u": 5, "b": [["100.0", "4"]], "a": []}
+    )
     book = await recv(w)
-    assert book.resynced and levels(book)[0] == side(("100.0", "4"))
+    assert book.resynced
+    assert levels(book)[0] == side(("100.0", "4"))
     assert bm.advanced().diagnostics().books[0].invalid_events == 1
     await w.shutdown()
 
@@ -172,6 +204,10 @@ async def test_two_watchers_share_one_book(
     assert bm.advanced().diagnostics().books == []
 
 
+def _stale(view: BookView) -> bool:
+    return view.stale
+
+
 async def test_views_materialise_lazily(
     make_client: MakeClient, ws_server: FakeWsServer, rest: FakeRest
 ) -> None:
@@ -186,13 +222,14 @@ async def test_views_materialise_lazily(
     await ws_server.publish("book.BTCUSDT", delta(100, 100, 99))
     with anyio.fail_after(3):
         view = await w.recv_view()
-    assert view.update_id == 100 and not view.stale
+    assert view.update_id == 100
+    assert not view.stale
     assert view.best_bid == (Decimal("100.0"), Decimal("1"))
     assert [str(b.price) for b in view.snapshot(depth=2).bids] == ["100.0", "99.0"]
     assert len(view.bids) == 3
     await ws_server.publish("book.BTCUSDT", delta(101, 101, 100, bids=[["100.0", "0"]]))
     await anyio.sleep(0.1)
-    assert view.stale
+    assert _stale(view)  # the stream moved on while the view was held
     await w.shutdown()
 
 
@@ -213,7 +250,11 @@ async def test_unread_book_keeps_memory_flat_under_100k_diffs(
         for u in range(start, start + n):
             p = prices[u % 20]
             ev = BookDeltaEvent(
-                symbol="BTC/USDT:USDT", bids=[(p, str(u % 7 + 1))], asks=[], last_id=u, prev_id=u - 1
+                symbol="BTC/USDT:USDT",
+                bids=[(p, str(u % 7 + 1))],
+                asks=[],
+                last_id=u,
+                prev_id=u - 1,
             )
             feed.on_events("book.BTCUSDT", [ev])
 
@@ -244,4 +285,5 @@ async def test_book_handles_fail_on_rejected_subscription(
     w = bm.watch_order_book("BTCUSDT", depth=depth)
     with pytest.raises(ExchangeReject):
         await recv(w)
-    assert bm._runtime is not None and bm._runtime.books == {}
+    assert bm._runtime is not None
+    assert bm._runtime.books == {}

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 from decimal import Decimal
+from typing import Any
 
 import anyio
 import pytest
-from bm_client_fake import FakeAdapter, FakeWsServer, fast_options, MakeClient
+from bm_client_fake import FakeAdapter, FakeRest, FakeWsServer, MakeClient, fast_options
 
 from bat_markets.client import BatMarkets
 from bat_markets.core import ConfigError, ExchangeReject, Heartbeat, Unsupported
@@ -113,12 +114,12 @@ async def test_reconnect_resubscribes_everything_still_leased(
     assert (await trades.recv()).id == "1"
     await ws_server.publish("ticker.ETHUSDT", TICK)
     assert (await ticker.recv()).symbol == "ETH/USDT:USDT"
-    kinds = []
-    while "connected" not in kinds[1:] if kinds[:1] else True:
-        kinds.append((await status.recv()).kind)
-        if kinds.count("connected") >= 2:
-            break
-    assert "disconnected" in kinds and "reconnecting" in kinds
+    kinds: list[str] = []
+    with anyio.fail_after(3):
+        while kinds.count("connected") < 2:
+            kinds.append((await status.recv()).kind)
+    assert "disconnected" in kinds
+    assert "reconnecting" in kinds
     diag = bm.advanced().diagnostics()
     assert diag.reconnects == 1
     assert bm.status().public.health.value == "healthy"
@@ -186,7 +187,8 @@ async def test_rejected_subscription_fails_the_handle_not_the_others(
     with pytest.raises(ExchangeReject, match=r"invalid topic trade\.ETHUSDT"):
         with anyio.fail_after(3):
             await bad.recv()
-    assert bad.closed and isinstance(bad.error, ExchangeReject)
+    assert bad.closed
+    assert isinstance(bad.error, ExchangeReject)
     await ws_server.publish("trade.BTCUSDT", [trade(9)])
     assert (await good.recv()).id == "9"
     # A later watcher of the rejected stream gets a fresh attempt (and the same answer).
@@ -205,7 +207,9 @@ async def test_bad_frames_are_counted_and_skipped(
     w = bm.watch_trades("BTCUSDT")
     await ws_server.wait_for(lambda: ws_server.subscribed("trade.BTCUSDT"))
     await ws_server.send_raw("trade.BTCUSDT", "{this is not json")
-    await ws_server.send_raw("trade.BTCUSDT", json.dumps({"topic": "trade.BTCUSDT", "data": [{"i": 1}]}))
+    await ws_server.send_raw(
+        "trade.BTCUSDT", json.dumps({"topic": "trade.BTCUSDT", "data": [{"i": 1}]})
+    )
     await ws_server.send_raw("trade.BTCUSDT", json.dumps({"op": "surprise"}))
     await ws_server.publish("trade.BTCUSDT", [trade(2)])
     assert (await w.recv()).id == "2"
@@ -252,29 +256,39 @@ async def test_unsupported_channel_fails_fast(make_client: MakeClient) -> None:
         bm.watch_liquidations("BTCUSDT")
 
 
-async def test_an_unreachable_url_fails_handles_after_retries(rest: object) -> None:
-    import httpx
+async def test_a_refused_connection_is_retried_and_reported(rest: FakeRest) -> None:
+    from bat_markets.core import Endpoints
+
+    async with FakeWsServer() as srv:  # a port that then refuses connections
+        url = srv.url
+    eps = Endpoints(rest="http://fake.test", public_ws=url, private_ws="")
+    async with BatMarkets.live(FakeAdapter(), endpoints=eps, options=fast_options(rest)) as bm:
+        w = bm.watch_trades("BTCUSDT")
+        with anyio.fail_after(3):
+            while bm.advanced().diagnostics().connections[0].reconnects < 2:  # noqa: ASYNC110
+                await anyio.sleep(0.02)
+        assert bm.status().public.health.value == "disconnected"
+        assert "connect failed" in (bm.advanced().diagnostics().connections[0].last_error or "")
+        assert not w.closed  # a transient failure: the handle waits for the reconnect
+        await w.shutdown()
+
+
+async def test_a_url_the_venue_rejects_fails_the_handles(rest: FakeRest) -> None:
+    from websockets.asyncio.server import serve
 
     from bat_markets.core import Endpoints, TransportError
 
-    async def reject(request: object) -> None:
-        raise AssertionError
+    def not_found(connection: Any, request: Any) -> Any:
+        return connection.respond(404, "no such stream path\n")
 
-    async with FakeWsServer() as srv:
-        eps = Endpoints(rest="http://fake.test", public_ws=srv.url + "/missing", private_ws="")
-        srv.server.close()  # type: ignore[union-attr]
-        await srv.server.wait_closed()  # type: ignore[union-attr]
-    assert isinstance(httpx, object)
-    from bm_client_fake import FakeRest
-
-    fr = FakeRest()
-    async with BatMarkets.live(FakeAdapter(), endpoints=eps, options=fast_options(fr)) as bm:
-        w = bm.watch_trades("BTCUSDT")
-        await anyio.sleep(0.3)
-        assert bm.status().public.health.value in ("degraded", "disconnected")
-        assert bm.advanced().diagnostics().connections[0].reconnects >= 1
-        await w.shutdown()
-    assert reject is not None and rest is not None
+    async with serve(lambda ws: ws.close(), "127.0.0.1", 0, process_request=not_found) as srv:
+        port = srv.sockets[0].getsockname()[1]
+        eps = Endpoints(rest="http://fake.test", public_ws=f"ws://127.0.0.1:{port}", private_ws="")
+        async with BatMarkets.live(FakeAdapter(), endpoints=eps, options=fast_options(rest)) as bm:
+            w = bm.watch_trades("BTCUSDT")
+            with pytest.raises(TransportError, match="404"), anyio.fail_after(3):
+                await w.recv()  # three HTTP 404 handshakes: permanent, not a silent retry loop
+            assert w.closed
 
 
 async def test_close_unblocks_every_reader_and_leaves_no_task(
@@ -285,7 +299,9 @@ async def test_close_unblocks_every_reader_and_leaves_no_task(
     bm = await make_client()
     w1 = bm.watch_trades("BTCUSDT")
     w2 = bm.watch_order_book("BTCUSDT")
-    await ws_server.wait_for(lambda: len(ws_server.subs) == 1 and len(next(iter(ws_server.subs.values()))) == 2)
+    await ws_server.wait_for(
+        lambda: len(ws_server.subs) == 1 and len(next(iter(ws_server.subs.values()))) == 2
+    )
     results: list[BaseException] = []
 
     async def reader(w: object) -> None:
@@ -299,7 +315,8 @@ async def test_close_unblocks_every_reader_and_leaves_no_task(
         tg.start_soon(reader, w2)
         await anyio.sleep(0.05)
         await bm.close()
-    assert len(results) == 2 and all(isinstance(r, StreamClosed) for r in results)
+    assert len(results) == 2
+    assert all(isinstance(r, StreamClosed) for r in results)
     with pytest.raises(StreamClosed, match="client was closed"):
         async for _ in w1:
             pass

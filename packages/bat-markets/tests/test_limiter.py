@@ -16,7 +16,9 @@ class FakeTime:
         return self.t
 
 
-def make(limit: int = 100, window: float = 10.0, max_wait: float = 5.0) -> tuple[RateLimiter, FakeTime]:
+def make(
+    limit: int = 100, window: float = 10.0, max_wait: float = 5.0
+) -> tuple[RateLimiter, FakeTime]:
     clock = FakeTime()
     limiter = RateLimiter(
         [RateLimitRule(key="weight", limit=limit, window_s=window)],

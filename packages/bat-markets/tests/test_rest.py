@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from bm_client_fake import CLOCK_CODE, FakeAdapter, FakeRest, fast_options, MakeClient
+from bm_client_fake import CLOCK_CODE, FakeAdapter, FakeRest, MakeClient, fast_options
 
 from bat_markets.client import BatMarkets
 from bat_markets.core import (
@@ -29,15 +29,20 @@ async def test_live_start_measures_clock_offset_and_loads_markets(
     rest.instruments = ["BTCUSDT", "ETHUSDT", "LINKUSDT"]
     bm = await make_client()
     offset = bm.status().clock_offset_ms
-    assert offset is not None and abs(offset - 5000) < 250
+    assert offset is not None
+    assert abs(offset - 5000) < 250
     assert abs(bm._runtime.clock.now_ms() - (time.time() * 1000 + 5000)) < 250  # type: ignore[union-attr]
     assert [s.id for s in bm.markets()] == ["BTCUSDT", "ETHUSDT", "LINKUSDT"]
     diag = bm.advanced().diagnostics()
-    assert diag.clock.synced and diag.clock.syncs == 1
-    assert rest.count("/time") == 1 and rest.count("/instruments") == 1
+    assert diag.clock.synced
+    assert diag.clock.syncs == 1
+    assert rest.count("/time") == 1
+    assert rest.count("/instruments") == 1
 
 
-async def test_request_timestamps_are_clock_corrected(make_client: MakeClient, rest: FakeRest) -> None:
+async def test_request_timestamps_are_clock_corrected(
+    make_client: MakeClient, rest: FakeRest
+) -> None:
     rest.server_offset_ms = -60_000
     bm = await make_client()
     await bm.fetch_ticker("BTCUSDT")
@@ -117,6 +122,7 @@ async def test_transport_errors_are_retried_then_raised_as_transport_error(
     make_client: MakeClient, rest: FakeRest
 ) -> None:
     bm = await make_client()
+    events = bm.watch_status()
     rest.script["/ticker"].extend([httpx.ConnectError("refused")] * 3)
     with pytest.raises(TransportError, match="refused"):
         await bm.fetch_ticker("BTCUSDT")
@@ -126,6 +132,13 @@ async def test_transport_errors_are_retried_then_raised_as_transport_error(
     assert "refused" in (status.rest.detail or "")
     await bm.fetch_ticker("BTCUSDT")
     assert bm.status().rest.health.value == "healthy"
+    seen = []
+    while len(events._sink):
+        e = await events.recv()
+        seen.append((e.kind, e.health.value))
+    # One event per health change, not one per failed attempt.
+    assert [h for k, h in seen if k == "health"] == ["degraded", "disconnected", "healthy"]
+    await events.shutdown()
 
 
 def _write_flow(sent: list[int]) -> RestFlow[int]:
@@ -143,7 +156,8 @@ async def test_non_idempotent_requests_are_never_resent(
     rest.script["/ticker"].append(httpx.Response(503))
     sent: list[int] = []
     status = await rt.rest.run(_write_flow(sent))
-    assert status == 503 and sent == [503]  # the flow saw the failure, nothing was re-sent
+    assert status == 503
+    assert sent == [503]
     rest.script["/ticker"].append(httpx.ReadTimeout("slow"))
     with pytest.raises(TransportError):
         await rt.rest.run(_write_flow(sent))
@@ -166,9 +180,11 @@ async def test_rate_limit_ban_stops_all_requests_until_it_ends(
     with pytest.raises(RateLimited):
         await bm.fetch_order_book("BTCUSDT")
     assert len(rest.requests) == sent  # nothing left during the ban
-    assert second.value.retry_after is not None and 29 < second.value.retry_after <= 30
+    assert second.value.retry_after is not None
+    assert 29 < second.value.retry_after <= 30
     status = bm.status()
-    assert status.rate_limited_for_s is not None and status.rest.health.value == "degraded"
+    assert status.rate_limited_for_s is not None
+    assert status.rest.health.value == "degraded"
     assert bm.advanced().diagnostics().rest.refused == 2
 
 
@@ -180,7 +196,8 @@ async def test_418_without_retry_after_bans_for_the_default_ip_ban(
     with pytest.raises(RateLimited):
         await bm.fetch_ticker("BTCUSDT")
     remaining = bm.status().rate_limited_for_s
-    assert remaining is not None and remaining > 100
+    assert remaining is not None
+    assert remaining > 100
 
 
 async def test_clock_rejection_resyncs_the_clock_and_retries_once(
@@ -196,7 +213,8 @@ async def test_clock_rejection_resyncs_the_clock_and_retries_once(
     assert t.last == Decimal("100.5")
     assert rest.count("/time") == 2
     offset = bm.status().clock_offset_ms
-    assert offset is not None and abs(offset - 2000) < 250
+    assert offset is not None
+    assert abs(offset - 2000) < 250
 
 
 async def test_limiter_is_fed_by_usage_headers(rest: FakeRest, make_client: MakeClient) -> None:
@@ -205,7 +223,9 @@ async def test_limiter_is_fed_by_usage_headers(rest: FakeRest, make_client: Make
     await bm.fetch_ticker("BTCUSDT")  # response header: used weight 3
     usage = {u.key: u for u in bm.advanced().diagnostics().rest.rate_limits}
     assert usage["weight"].used >= 3
-    rest.script["/ticker"].append(httpx.Response(200, json={"T": 1, "last": "1"}, headers={"x-used-weight": "9"}))
+    rest.script["/ticker"].append(
+        httpx.Response(200, json={"T": 1, "last": "1"}, headers={"x-used-weight": "9"})
+    )
     await bm.fetch_ticker("BTCUSDT")
     sent = len(rest.requests)
     # 9 used of a budget of 9 (10 * 0.9): the next request would exceed it: refused, not sent.
@@ -232,7 +252,8 @@ async def test_live_is_an_async_context_manager(ws_server: object, rest: FakeRes
     async with BatMarkets.live(FakeAdapter(), endpoints=eps, options=fast_options(rest)) as bm:
         assert (await bm.fetch_ticker("BTCUSDT")).last == Decimal("100.5")
         rt = bm._runtime
-    assert rt is not None and rt.closed
+    assert rt is not None
+    assert rt.closed
 
 
 async def test_failed_start_cleans_up_and_raises(rest: FakeRest) -> None:
@@ -243,4 +264,5 @@ async def test_failed_start_cleans_up_and_raises(rest: FakeRest) -> None:
     connect = BatMarkets.live(FakeAdapter(), endpoints=eps, options=fast_options(rest))
     with pytest.raises(TransportError):
         await connect
-    assert connect._client._runtime is not None and connect._client._runtime.closed
+    assert connect._client._runtime is not None
+    assert connect._client._runtime.closed

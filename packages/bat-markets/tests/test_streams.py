@@ -26,7 +26,10 @@ async def test_trades_for_several_symbols(make_client: MakeClient, ws_server: Fa
     await ws_server.publish("trade.ETHUSDT", [{"i": 1, "T": 1, "p": "3000", "q": "2", "s": "sell"}])
     await ws_server.publish(
         "trade.BTCUSDT",
-        [{"i": 2, "T": 2, "p": "60000", "q": "1", "s": "buy"}, {"i": 3, "T": 3, "p": "60001", "q": "1", "s": "buy"}],
+        [
+            {"i": 2, "T": 2, "p": "60000", "q": "1", "s": "buy"},
+            {"i": 3, "T": 3, "p": "60001", "q": "1", "s": "buy"},
+        ],
     )
     got = [await w.recv() for _ in range(3)]
     assert [(t.symbol, t.id) for t in got] == [
@@ -34,7 +37,8 @@ async def test_trades_for_several_symbols(make_client: MakeClient, ws_server: Fa
         ("BTC/USDT:USDT", "2"),
         ("BTC/USDT:USDT", "3"),
     ]
-    assert got[0].price == Decimal("3000") and got[0].side.value == "sell"
+    assert got[0].price == Decimal("3000")
+    assert got[0].side.value == "sell"
     await w.shutdown()
 
 
@@ -60,7 +64,9 @@ async def test_ohlcv_streams_filter_by_interval(
     await five.shutdown()
 
 
-async def test_tickers_conflate_per_symbol(make_client: MakeClient, ws_server: FakeWsServer) -> None:
+async def test_tickers_conflate_per_symbol(
+    make_client: MakeClient, ws_server: FakeWsServer
+) -> None:
     bm = await make_client()
     w = bm.watch_tickers(["BTCUSDT", "ETHUSDT"])
     await ws_server.wait_for(lambda: len(ws_server.topics_sent("subscribe")) == 2)
@@ -83,11 +89,16 @@ async def test_mark_price_and_funding_are_derived_from_the_ticker_topic(
     await ws_server.wait_for(lambda: ws_server.subscribed("ticker.BTCUSDT"))
     assert ws_server.topics_sent("subscribe") == ["ticker.BTCUSDT"]  # one shared topic
     await ws_server.publish("ticker.BTCUSDT", {"T": 1, "last": "100"})  # no mark: nothing
-    await ws_server.publish("ticker.BTCUSDT", {"T": 2, "last": "100", "mark": "100.2", "funding": "0.0001"})
+    await ws_server.publish(
+        "ticker.BTCUSDT", {"T": 2, "last": "100", "mark": "100.2", "funding": "0.0001"}
+    )
     m = await mark.recv()
     f = await funding.recv()
-    assert isinstance(m, MarkPrice) and m.mark_price == Decimal("100.2") and m.timestamp == 2
-    assert isinstance(f, FundingRate) and f.funding_rate == Decimal("0.0001")
+    assert isinstance(m, MarkPrice)
+    assert m.mark_price == Decimal("100.2")
+    assert m.timestamp == 2
+    assert isinstance(f, FundingRate)
+    assert f.funding_rate == Decimal("0.0001")
     await mark.shutdown()
     await funding.shutdown()
 
@@ -101,7 +112,8 @@ async def test_open_interest_is_polled_over_rest_when_not_pushed(
     with anyio.fail_after(3):
         oi = await a.recv()
         await b.recv()
-    assert isinstance(oi, OpenInterest) and oi.amount == Decimal("12345.5")
+    assert isinstance(oi, OpenInterest)
+    assert oi.amount == Decimal("12345.5")
     rest.oi = "99"
     with anyio.fail_after(3):
         while (await a.recv()).amount != Decimal("99"):
@@ -137,7 +149,8 @@ async def test_raw_public_events_and_live_ingest(
     await ws_server.wait_for(lambda: ws_server.subscribed("trade.BTCUSDT"))
     await ws_server.publish("trade.BTCUSDT", [{"i": 5, "T": 1, "p": "1", "q": "1", "s": "buy"}])
     data = await raw.recv()
-    assert isinstance(data, StreamData) and data.topic == "trade.BTCUSDT"
+    assert isinstance(data, StreamData)
+    assert data.topic == "trade.BTCUSDT"
     frame = json.dumps({"topic": "ticker.ETHUSDT", "data": {"T": 1, "last": "3"}})
     events = bm.advanced().ingest_public_json(frame)
     assert len(events) == 1
@@ -151,26 +164,36 @@ async def test_status_and_diagnostics(make_client: MakeClient, ws_server: FakeWs
     status = bm.status()
     assert status.health is Health.HEALTHY  # REST answered; no socket yet (public lane idle)
     assert status.public.health is Health.IDLE
-    assert status.private.health is Health.IDLE and "not implemented" in (status.private.detail or "")
+    assert status.private.health is Health.IDLE
+    assert "not implemented" in (status.private.detail or "")
     events = bm.watch_status()
     w = bm.watch_trades("BTCUSDT")
     with anyio.fail_after(3):
         while (await events.recv()).kind != "connected":
             pass
     status = events.current()
-    assert status.public.health is Health.HEALTHY and status.public.connected == 1
+    assert status.public.health is Health.HEALTHY
+    assert status.public.connected == 1
     await ws_server.wait_for(lambda: ws_server.subscribed("trade.BTCUSDT"))
     await ws_server.publish("trade.BTCUSDT", [{"i": 5, "T": 1, "p": "1", "q": "1", "s": "buy"}])
     with anyio.fail_after(3):
         await w.recv()
     diag = bm.advanced().diagnostics()
-    assert diag.venue == "fake" and diag.environment == "testnet"
+    assert diag.venue == "fake"
+    assert diag.environment == "testnet"
     (conn,) = diag.connections
-    assert conn.state == "connected" and conn.topics == 1 and conn.frames >= 2
-    assert conn.last_message_age_s is not None and conn.last_message_age_s < 5
+    assert conn.state == "connected"
+    assert conn.topics == 1
+    assert conn.frames >= 2
+    assert conn.last_message_age_s is not None
+    assert conn.last_message_age_s < 5
     (stream,) = diag.streams
-    assert stream.topic == "trade.BTCUSDT" and stream.state == "subscribed" and stream.messages == 1
-    assert diag.handles >= 1 and diag.rest.requests >= 2
-    assert diag.pending_commands == 0 and diag.unknown_commands == 0
+    assert stream.topic == "trade.BTCUSDT"
+    assert stream.state == "subscribed"
+    assert stream.messages == 1
+    assert diag.handles >= 1
+    assert diag.rest.requests >= 2
+    assert diag.pending_commands == 0
+    assert diag.unknown_commands == 0
     await w.shutdown()
     await events.shutdown()

@@ -40,6 +40,7 @@ from bat_markets.core import (
     PrivateFrame,
     PrivateSession,
     PublicFrame,
+    RateLimitRule,
     RateLimitUsage,
     RestFlow,
     RestRequest,
@@ -79,17 +80,39 @@ class BybitAdapter(AdapterBase):
 
     Flows take native symbols (``BTCUSDT``) and return unified ones (``BTC/USDT:USDT``).
     ``market_statuses`` lists the ``instruments-info`` status series ``load_markets`` reads
-    (``""`` = the venue default, Trading).
+    (``""`` = the venue default, Trading); ``markets_page_size`` is the rows it asks for per
+    page (1..1000, default the venue maximum; smaller pages only cost more requests);
+    ``book_strict_sequence`` (default on) makes ``book_sync`` treat any skipped ``u`` as a gap
+    and resubscribe (see ``BybitBookSync``). The venue does not document ``u`` as contiguous;
+    we prefer a resync to a silently stale level. Set it to ``False`` (through
+    ``advanced().native()``) if a stream is seen to skip ``u`` values legitimately.
     """
 
     id = VENUE
     name = "Bybit"
     capabilities = CAPABILITIES
-    rate_limit_rules = RATE_LIMIT_RULES
+    rate_limit_rules: Sequence[RateLimitRule] = RATE_LIMIT_RULES
 
-    def __init__(self, *, market_statuses: Sequence[str] = _market.MARKET_STATUSES) -> None:
+    def __init__(
+        self,
+        *,
+        market_statuses: Sequence[str] = _market.MARKET_STATUSES,
+        markets_page_size: int = _market.INSTRUMENTS_PAGE,
+        book_strict_sequence: bool = True,
+    ) -> None:
         super().__init__()
+        if (
+            isinstance(markets_page_size, bool)
+            or not isinstance(markets_page_size, int)
+            or not 1 <= markets_page_size <= _market.INSTRUMENTS_PAGE
+        ):
+            raise ConfigError(
+                f"markets_page_size must be an integer in 1..1000, got {markets_page_size!r}",
+                venue=VENUE,
+            )
         self.market_statuses = tuple(market_statuses)
+        self.markets_page_size = markets_page_size
+        self.book_strict_sequence = book_strict_sequence
         self._public = PublicDecoder(self._unify)
         self._private = PrivateDecoder(self._unify, self._accept)
 
@@ -182,7 +205,7 @@ class BybitAdapter(AdapterBase):
         return _market.server_time()
 
     def load_markets(self) -> RestFlow[list[InstrumentSpec]]:
-        return _market.load_markets(self.market_statuses)
+        return _market.load_markets(self.market_statuses, self.markets_page_size)
 
     def fetch_ticker(self, symbol: str) -> RestFlow[Ticker]:
         return _market.fetch_ticker(symbol, self._unify)
@@ -382,7 +405,7 @@ class BybitAdapter(AdapterBase):
         return self._public.decode(frame)
 
     def book_sync(self, spec: InstrumentSpec, depth: int | None) -> BybitBookSync:
-        return BybitBookSync(spec, self._ws_depth(depth))
+        return BybitBookSync(spec, self._ws_depth(depth), strict_sequence=self.book_strict_sequence)
 
     # -- private websocket -----------------------------------------------------------------------
 

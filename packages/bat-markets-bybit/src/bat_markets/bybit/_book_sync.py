@@ -5,6 +5,12 @@ delta with ``u == 1`` means the venue restarted the stream and is applied as a s
 whose ``u`` is not above the last applied ``u`` is stale and ignored; a delta before any snapshot,
 a malformed level or a crossed book after applying is a GAP: the book is discarded and the
 runtime resubscribes (the venue then sends a fresh snapshot).
+
+Bybit documents no gap rule for ``u`` (PROTOCOLS §6.Y, unverified). With ``strict_sequence=True``
+(the adapter's default) the stream's ``u`` is taken to count up by exactly one per message and any
+skip is a GAP: a resync costs one snapshot, a lost delta would leave a stale level. With
+``strict_sequence=False`` a delta whose ``u`` skips ahead is applied and a lost delta is only
+noticed if it leaves the book crossed.
 """
 
 from __future__ import annotations
@@ -46,11 +52,12 @@ class BybitBookSync:
     resync: Literal["rest_snapshot", "resubscribe"] = "resubscribe"
     snapshot_limit: int | None = None
 
-    __slots__ = ("_last_u", "_synced", "book", "depth")
+    __slots__ = ("_last_u", "_synced", "book", "depth", "strict_sequence")
 
-    def __init__(self, spec: InstrumentSpec, depth: int) -> None:
+    def __init__(self, spec: InstrumentSpec, depth: int, *, strict_sequence: bool = False) -> None:
         self.book = OrderBook(spec.symbol, spec.tick_size, spec.step_size)
         self.depth = depth
+        self.strict_sequence = strict_sequence
         self._synced = False
         self._last_u: int | None = None
 
@@ -96,6 +103,8 @@ class BybitBookSync:
             last = self._last_u
             if last is not None and u <= last:
                 return SyncStatus.IGNORED
+            if self.strict_sequence and last is not None and u != last + 1:
+                return self._gap()  # a delta was lost
             book = self.book
             try:
                 book.apply_delta(event.bids, event.asks, update_id=u, timestamp=event.timestamp)

@@ -476,7 +476,7 @@ def cancel_orders(
         "/v5/order/cancel",
         "/v5/order/cancel-batch",
         unify,
-        idempotent=True,
+        idempotent=False,
     )
 
 
@@ -494,7 +494,7 @@ def cancel_all_orders(symbol: str | None, unify: Unify) -> RestFlow[list[Command
     for _ in range(50):
         try:
             response = yield _post(
-                "/v5/order/cancel-all", body, weight=1, idempotent=True, tag=str(kind)
+                "/v5/order/cancel-all", body, weight=1, idempotent=False, tag=str(kind)
             )
         except BatMarketsError as err:
             receipts.extend(thrown_receipts(kind, [target if symbol else None], err, unify))
@@ -552,7 +552,7 @@ def _setting(
 ) -> RestFlow[CommandReceipt]:
     target = Item(symbol, body) if symbol else None
     try:
-        response = yield _post(path, body, weight=1, idempotent=True, tag=str(kind))
+        response = yield _post(path, body, weight=1, idempotent=False, tag=str(kind))
     except BatMarketsError as err:
         return thrown_receipts(kind, [target], err, unify)[0]
     outcome = command_outcome(response)

@@ -49,6 +49,7 @@ from ._util import VENUE, dec
 
 __all__ = [
     "MARKET_STATUSES",
+    "INSTRUMENTS_PAGE",
     "server_time",
     "load_markets",
     "fetch_ticker",
@@ -71,6 +72,7 @@ Flow = Generator[RestRequest, RestResponse, R]
 # instruments-info returns only Trading symbols unless asked; these three series cover every
 # instrument a position or order can still reference (Closed ones are not loaded).
 MARKET_STATUSES = ("", "PreLaunch", "Delivering")
+INSTRUMENTS_PAGE = 1000  # instruments-info rows per page: the venue maximum
 _TIME = lax(TimeResult)
 _INSTRUMENTS = lax(Page[InstrumentRow])
 _TICKERS = lax(Page[TickerRow])
@@ -104,15 +106,22 @@ def server_time() -> RestFlow[int]:
     raise DecodeError("server time reply has no time", venue=VENUE)
 
 
-def load_markets(statuses: Sequence[str] = MARKET_STATUSES) -> RestFlow[list[InstrumentSpec]]:
-    """Every USDT linear instrument, following ``nextPageCursor`` for each status series."""
+def load_markets(
+    statuses: Sequence[str] = MARKET_STATUSES, page_size: int = INSTRUMENTS_PAGE
+) -> RestFlow[list[InstrumentSpec]]:
+    """Every USDT linear instrument, following ``nextPageCursor`` for each status series
+    (``page_size`` rows per request, 1..1000)."""
     rows: list[InstrumentRow] = []
     for status in statuses:
         params = [CATEGORY]
         if status:
             params.append(("status", status))
         page, _ = yield from cursor_pages(
-            "/v5/market/instruments-info", params, _INSTRUMENTS, page_size=1000, tag="load_markets"
+            "/v5/market/instruments-info",
+            params,
+            _INSTRUMENTS,
+            page_size=page_size,
+            tag="load_markets",
         )
         rows.extend(page)
     return specs_from_rows(rows)
@@ -398,20 +407,20 @@ def fetch_trades(
     )
     rows = decode_result(_TRADES, env.result, "recent-trade").items
     unified = unify(symbol)
-    trades = sorted(
-        (
-            Trade(
-                symbol=unified,
-                id=row.execId,
-                timestamp=row.time,
-                price=row.price,
-                amount=row.size,
-                side=side_of(row.side),
-            )
-            for row in rows
-        ),
-        key=lambda t: t.timestamp,
-    )
+    # The venue lists newest first; several trades share a millisecond, so order by time then
+    # cross sequence (without ``seq``, the reversed venue order keeps ties oldest first).
+    ordered = sorted(reversed(rows), key=lambda r: (r.time, r.seq if r.seq is not None else 0))
+    trades = [
+        Trade(
+            symbol=unified,
+            id=row.execId,
+            timestamp=row.time,
+            price=row.price,
+            amount=row.size,
+            side=side_of(row.side),
+        )
+        for row in ordered
+    ]
     if since is not None:
         if len(rows) >= n and trades and trades[0].timestamp > since:
             raise Unsupported(

@@ -171,6 +171,7 @@ class RecentTradeRow(msgspec.Struct, gc=False):
     size: Decimal
     side: str
     time: int
+    seq: int | None = None  # cross sequence: orders trades within one millisecond
 
 
 class FundingRow(msgspec.Struct, gc=False):

@@ -19,9 +19,15 @@ one ``.`` (``"123"``, ``"123.40"``, ``".5"``, ``"5."``).
 **Speed.** Layout per side: ``dict`` price -> amount plus a sorted ``list`` of price keys kept
 with ``bisect``; both sides keep their best level at the *end* of the list (asks are stored
 negated), because venue updates cluster at the top of the book and edits near the end of a list
-are cheap. Price strings repeat constantly (the same levels churn), so each book caches
-string -> ticks; amounts are cached too while they repeat often enough to pay (measured per book,
-switched off and re-probed otherwise). Caches hold at most ``_CACHE_LIMIT`` entries each.
+are cheap. A deleted level only leaves its dict; its key stays in the list as a tombstone (a
+``set`` per side) until the price comes back (then nothing moves) or the key reaches the top
+(popped at once, so the best level is always ``keys[-1]``); tombstones are swept from the list
+when they outnumber half the live levels. Price strings repeat constantly (the same levels
+churn), so each book caches string -> ticks; amounts are cached too while they repeat often
+enough to pay (measured per book, switched off and re-probed otherwise). A delta is applied in
+two passes: the first makes sure every string of the update has a cache entry (parsing the new
+ones; this is where bad input raises, before anything is mutated), the second applies. Caches are
+emptied when they outgrow ``_CACHE_LIMIT`` (checked every ``_QCACHE_PROBE`` levels).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ __all__ = ["OrderBook"]
 _MAX_SCALE = 24
 _POW10: tuple[int, ...] = tuple(10**i for i in range(2 * _MAX_SCALE + 2))
 _CACHE_LIMIT = 8192  # per-book parse and Decimal caches are emptied when they outgrow this
-_QCACHE_PROBE = 4096  # amount levels over which the amount-cache hit rate is judged
+_QCACHE_PROBE = 4096  # levels per bookkeeping window (amount-cache hit rate, cache bounds, sweep)
 _QCACHE_RETRY = 65536  # amount levels parsed without the cache before probing it again
 
 TickLevel = tuple[int, int]
@@ -108,6 +114,26 @@ def _parse(text: object, scale: int, mul: int, is_price: bool) -> int:
     if is_price and not value:
         raise _Malformed(f"price {text!r} is zero")
     return value
+
+
+def _dot_slice(qs: int, qm: int) -> tuple[int, int]:
+    """``(cut, dot)``: ``amount[cut:dot]`` is where the dot of a fixed-format amount sits.
+
+    Fixed format means exactly ``qs`` decimals (``"12.345"`` for a step of 0.001), the usual venue
+    form, which converts with one ``int`` call. The slice is empty (fast path disabled) for integer
+    steps and steps that are not a power of ten.
+    """
+    return (-qs - 1, -qs) if qs and qm == 1 else (0, 0)
+
+
+def _parse_amount(text: str, qs: int, qm: int) -> int:
+    """``_parse`` for an amount, with a fast path for the usual fixed format (``"12.345"``)."""
+    cut, dot = _dot_slice(qs, qm)
+    if text[cut:dot] == ".":
+        digits = text.replace(".", "", 1)
+        if digits.isdigit() and digits.isascii():
+            return int(digits)
+    return _parse(text, qs, qm, False)
 
 
 def _convert(
@@ -185,21 +211,26 @@ class OrderBook:
     """
 
     __slots__ = (
+        "_adead",
         "_ak",
         "_asks",
+        "_bdead",
         "_bids",
         "_bk",
         "_pcache",
         "_pdec",
         "_pm",
         "_ps",
+        "_qbudget",
         "_qcache",
         "_qcache_on",
+        "_qcut",
         "_qdec",
+        "_qdot",
         "_qm",
         "_qmiss",
+        "_qoff",
         "_qs",
-        "_qseen",
         "_unit0",
         "step_size",
         "symbol",
@@ -213,19 +244,23 @@ class OrderBook:
         self._ps, self._pm = _unit_of(tick_size, "tick_size")
         self._qs, self._qm = _unit_of(step_size, "step_size")
         self._unit0 = (self._ps, self._pm, self._qs, self._qm)
+        self._qcut, self._qdot = _dot_slice(self._qs, self._qm)
         self.tick_size = _unit_decimal(self._ps, self._pm)
         self.step_size = _unit_decimal(self._qs, self._qm)
         self.update_id: int | None = None
         self.timestamp: int | None = None
         self._bids: dict[int, int] = {}
         self._asks: dict[int, int] = {}
-        self._bk: list[int] = []  # bid prices ascending (best last)
-        self._ak: list[int] = []  # negated ask prices ascending (best last)
+        self._bk: list[int] = []  # bid prices ascending (best last), tombstones included
+        self._ak: list[int] = []  # negated ask prices ascending (best last), tombstones included
+        self._bdead: set[int] = set()  # tombstones in ``_bk`` (deleted bid prices)
+        self._adead: set[int] = set()  # tombstones in ``_ak`` (negated deleted ask prices)
         self._pcache: dict[str, int] = {}
         self._qcache: dict[str, int] = {}
         self._qcache_on = True
-        self._qseen = 0
-        self._qmiss = 0
+        self._qbudget = _QCACHE_PROBE  # levels left in the current bookkeeping window
+        self._qmiss = 0  # amount-cache misses in the current window
+        self._qoff = 0  # levels parsed since the amount cache was switched off
         self._pdec: dict[int, Decimal] = {}
         self._qdec: dict[int, Decimal] = {}
 
@@ -237,6 +272,8 @@ class OrderBook:
         self._asks = {}
         self._bk = []
         self._ak = []
+        self._bdead = set()
+        self._adead = set()
         self.update_id = None
         self.timestamp = None
 
@@ -249,13 +286,26 @@ class OrderBook:
         timestamp: int | None = None,
     ) -> None:
         """Replace the whole book. Zero amounts are skipped; a repeated price keeps its last amount."""
-        cb, ca = self._convert_update(bids, asks)
-        bd = {p: q for p, q in dict(cb).items() if q}
-        ad = {p: q for p, q in dict(ca).items() if q}
+        qmap = self._learn_update(bids, asks)
+        if qmap is None:
+            cb, ca = self._convert_update(bids, asks)
+            bd = dict(cb)
+            ad = dict(ca)
+        else:
+            pcache = self._pcache
+            bd = {pcache[p]: qmap[q] for p, q in cast("list[RawLevel]", bids)}
+            ad = {pcache[p]: qmap[q] for p, q in cast("list[RawLevel]", asks)}
+        self._count(len(bd) + len(ad))
+        if 0 in bd.values():
+            bd = {p: q for p, q in bd.items() if q}
+        if 0 in ad.values():
+            ad = {p: q for p, q in ad.items() if q}
         self._bids = bd
         self._asks = ad
         self._bk = sorted(bd)
         self._ak = sorted([-p for p in ad])
+        self._bdead = set()
+        self._adead = set()
         self.update_id = update_id
         self.timestamp = timestamp
 
@@ -268,27 +318,165 @@ class OrderBook:
         timestamp: int | None = None,
     ) -> None:
         """Apply absolute level amounts; an amount of zero deletes the level (unknown: no-op)."""
-        cb, ca = self._convert_update(bids, asks)
+        # Pass 1 (``_learn_update``, inlined for the usual case: lists, amount cache on): every
+        # price and amount string gets a cache entry. Misses are parsed; anything unusual raises
+        # here, before a single level is touched, and takes the general path.
+        if bids.__class__ is not list or asks.__class__ is not list:
+            return self._apply_general(bids, asks, update_id, timestamp)
+        b: list[RawLevel] = bids  # type: ignore[assignment]
+        a: list[RawLevel] = asks  # type: ignore[assignment]
+        pcache = self._pcache
+        qmap = self._qcache
+        try:
+            if self._qcache_on:
+                for price, amount in b:
+                    if price not in pcache:
+                        pcache[price] = _parse(price, self._ps, self._pm, True)
+                    if amount not in qmap:
+                        self._qmiss += 1
+                        if amount[self._qcut : self._qdot] == ".":  # fixed format "12.345"
+                            digits = amount.replace(".", "", 1)
+                            if digits.isdigit() and digits.isascii():
+                                qmap[amount] = int(digits)
+                                continue
+                        qmap[amount] = _parse(amount, self._qs, self._qm, False)
+                for price, amount in a:  # same as above
+                    if price not in pcache:
+                        pcache[price] = _parse(price, self._ps, self._pm, True)
+                    if amount not in qmap:
+                        self._qmiss += 1
+                        if amount[self._qcut : self._qdot] == ".":
+                            digits = amount.replace(".", "", 1)
+                            if digits.isdigit() and digits.isascii():
+                                qmap[amount] = int(digits)
+                                continue
+                        qmap[amount] = _parse(amount, self._qs, self._qm, False)
+            else:
+                qmap = self._parse_amounts(b, a)
+        except (_OffGrid, _Malformed, ValueError, TypeError, AttributeError):
+            return self._apply_general(bids, asks, update_id, timestamp)
+        # Pass 2: apply; nothing below can fail. Most levels only change the amount of a known
+        # price (one dict store); a deleted price becomes a tombstone, a returning one revives it.
         book = self._bids
         keys = self._bk
-        for p, q in cb:
+        dead = self._bdead
+        for price, amount in b:
+            p = pcache[price]
+            q = qmap[amount]
             if q:
                 if p not in book:
-                    insort(keys, p)
+                    if p in dead:
+                        dead.remove(p)
+                    else:
+                        insort(keys, p)
                 book[p] = q
             elif p in book:
                 del book[p]
-                del keys[bisect_left(keys, p)]
+                dead.add(p)
+        if dead and keys[-1] in dead:
+            _pop_dead(keys, dead)
         book = self._asks
         keys = self._ak
-        for p, q in ca:
+        dead = self._adead
+        for price, amount in a:
+            p = pcache[price]
+            q = qmap[amount]
             if q:
                 if p not in book:
-                    insort(keys, -p)
+                    if -p in dead:
+                        dead.remove(-p)
+                    else:
+                        insort(keys, -p)
                 book[p] = q
             elif p in book:
                 del book[p]
-                del keys[bisect_left(keys, -p)]
+                dead.add(-p)
+        if dead and keys[-1] in dead:
+            _pop_dead(keys, dead)
+        if update_id is not None:
+            self.update_id = update_id
+        if timestamp is not None:
+            self.timestamp = timestamp
+        self._qbudget -= len(b) + len(a)
+        if self._qbudget <= 0:
+            self._window()
+        return None
+
+    def _learn_update(
+        self, bids: Iterable[RawLevel], asks: Iterable[RawLevel]
+    ) -> dict[str, int] | None:
+        """Pass 1 of an update: cache every price, map every amount; ``None``: general path."""
+        if bids.__class__ is not list or asks.__class__ is not list:
+            return None
+        b = cast("list[RawLevel]", bids)
+        a = cast("list[RawLevel]", asks)
+        pcache = self._pcache
+        qmap = self._qcache
+        try:
+            if not self._qcache_on:
+                return self._parse_amounts(b, a)
+            for levels in (b, a):
+                for price, amount in levels:
+                    if price not in pcache or amount not in qmap:
+                        self._learn(price, amount)
+        except (_OffGrid, _Malformed, ValueError, TypeError, AttributeError):
+            return None
+        return qmap
+
+    def _learn(self, price: str, amount: str) -> None:
+        """Pass-1 cache miss: parse whichever of ``price``/``amount`` is new and cache it."""
+        pcache = self._pcache
+        if price not in pcache:
+            pcache[price] = _parse(price, self._ps, self._pm, True)
+        qcache = self._qcache
+        if amount not in qcache:
+            self._qmiss += 1
+            qcache[amount] = _parse_amount(amount, self._qs, self._qm)
+
+    def _parse_amounts(self, bids: list[RawLevel], asks: list[RawLevel]) -> dict[str, int]:
+        """Pass 1 with the amount cache off: prices cached, amounts parsed into a one-off map."""
+        pcache = self._pcache
+        qs, qm, qcut, qdot = self._qs, self._qm, self._qcut, self._qdot
+        out: dict[str, int] = {}
+        for levels in (bids, asks):
+            for price, amount in levels:
+                if price not in pcache:
+                    pcache[price] = _parse(price, self._ps, self._pm, True)
+                if amount[qcut:qdot] == ".":  # inlined ``_parse_amount`` fast path
+                    digits = amount.replace(".", "", 1)
+                    if digits.isdigit() and digits.isascii():
+                        out[amount] = int(digits)
+                        continue
+                out[amount] = _parse(amount, qs, qm, False)
+        return out
+
+    def _apply_general(
+        self,
+        bids: Iterable[RawLevel],
+        asks: Iterable[RawLevel],
+        update_id: int | None,
+        timestamp: int | None,
+    ) -> None:
+        """``apply_delta`` for any iterable, off-grid values (widening) and malformed updates."""
+        cb, ca = self._convert_update(bids, asks)
+        self._count(len(cb) + len(ca))
+        for levels, book, keys, dead, sign in (
+            (cb, self._bids, self._bk, self._bdead, 1),
+            (ca, self._asks, self._ak, self._adead, -1),
+        ):
+            for p, q in levels:
+                if q:
+                    if p not in book:
+                        if sign * p in dead:
+                            dead.remove(sign * p)
+                        else:
+                            insort(keys, sign * p)
+                    book[p] = q
+                elif p in book:
+                    del book[p]
+                    dead.add(sign * p)
+            if dead and keys[-1] in dead:
+                _pop_dead(keys, dead)
         if update_id is not None:
             self.update_id = update_id
         if timestamp is not None:
@@ -326,31 +514,45 @@ class OrderBook:
             self._widen_prices(ps, pcache)
         if qs != self._qs or qm != self._qm:
             self._widen_amounts(qs, qcache)
-        self._account(len(cb) + len(ca), len(qcache) - before)
+        if use_qcache:
+            self._qmiss += len(qcache) - before
         return cb, ca
 
-    def _account(self, levels: int, misses: int) -> None:
-        """Bound the caches and decide whether caching amounts pays off for this stream.
+    def _count(self, levels: int) -> None:
+        self._qbudget -= levels
+        if self._qbudget <= 0:
+            self._window()
 
-        New cache entries are the amount misses. While more than 60 % of amounts are new strings,
-        the lookup and insertion cost more than they save: caching is switched off, and probed
-        again after ``_QCACHE_RETRY`` levels.
+    def _window(self) -> None:
+        """End of a bookkeeping window of ``_QCACHE_PROBE`` levels.
+
+        Bounds the caches, sweeps tombstones that outnumber half the live levels of their side,
+        and decides whether caching amounts pays off for this stream: new cache entries are the
+        amount misses; while more than 60 % of amounts are new strings, the lookup and insertion
+        cost more than they save, so caching is switched off, and probed again after
+        ``_QCACHE_RETRY`` levels.
         """
+        self._qbudget = _QCACHE_PROBE
         if len(self._pcache) > _CACHE_LIMIT:
             self._pcache.clear()
         if len(self._qcache) > _CACHE_LIMIT:
             self._qcache.clear()
-        self._qseen += levels
+        if len(self._bdead) > 16 + len(self._bids) // 2:
+            self._bk = [k for k in self._bk if k not in self._bdead]
+            self._bdead = set()
+        if len(self._adead) > 16 + len(self._asks) // 2:
+            self._ak = [k for k in self._ak if k not in self._adead]
+            self._adead = set()
         if self._qcache_on:
-            self._qmiss += misses
-            if self._qseen >= _QCACHE_PROBE:
-                if self._qmiss * 10 > self._qseen * 6:
-                    self._qcache_on = False
-                    self._qcache.clear()
-                self._qseen = self._qmiss = 0
-        elif self._qseen >= _QCACHE_RETRY:
-            self._qcache_on = True
-            self._qseen = self._qmiss = 0
+            if self._qmiss * 10 > _QCACHE_PROBE * 6:
+                self._qcache_on = False
+                self._qcache.clear()
+                self._qoff = 0
+        else:
+            self._qoff += _QCACHE_PROBE
+            if self._qoff >= _QCACHE_RETRY:
+                self._qcache_on = True
+        self._qmiss = 0
 
     def _widen_prices(self, scale: int, cache: dict[str, int]) -> None:
         factor = self._pm * _POW10[scale - self._ps]
@@ -358,6 +560,8 @@ class OrderBook:
         self._asks = {p * factor: q for p, q in self._asks.items()}
         self._bk = [p * factor for p in self._bk]
         self._ak = [p * factor for p in self._ak]
+        self._bdead = {p * factor for p in self._bdead}
+        self._adead = {p * factor for p in self._adead}
         self._ps, self._pm, self._pcache, self._pdec = scale, 1, cache, {}
         self.tick_size = _unit_decimal(scale, 1)
 
@@ -366,6 +570,7 @@ class OrderBook:
         self._bids = {p: q * factor for p, q in self._bids.items()}
         self._asks = {p: q * factor for p, q in self._asks.items()}
         self._qs, self._qm, self._qcache, self._qdec = scale, 1, cache, {}
+        self._qcut, self._qdot = _dot_slice(scale, 1)
         self.step_size = _unit_decimal(scale, 1)
 
     def _bad_update(self, bids: Sequence[object], asks: Sequence[object]) -> DecodeError:
@@ -387,12 +592,12 @@ class OrderBook:
     @property
     def bid_depth(self) -> int:
         """Number of bid levels."""
-        return len(self._bk)
+        return len(self._bids)
 
     @property
     def ask_depth(self) -> int:
         """Number of ask levels."""
-        return len(self._ak)
+        return len(self._asks)
 
     @property
     def widened(self) -> bool:
@@ -417,23 +622,40 @@ class OrderBook:
 
     def best_bid(self) -> tuple[Decimal, Decimal] | None:
         """``(price, amount)`` of the best bid as ``Decimal``."""
-        top = self.best_bid_ticks()
-        return None if top is None else (self.price_of(top[0]), self.amount_of(top[1]))
+        keys = self._bk
+        if not keys:
+            return None
+        p = keys[-1]
+        q = self._bids[p]
+        price = self._pdec.get(p)
+        amount = self._qdec.get(q)
+        return (
+            self.price_of(p) if price is None else price,
+            self.amount_of(q) if amount is None else amount,
+        )
 
     def best_ask(self) -> tuple[Decimal, Decimal] | None:
         """``(price, amount)`` of the best ask as ``Decimal``."""
-        top = self.best_ask_ticks()
-        return None if top is None else (self.price_of(top[0]), self.amount_of(top[1]))
+        keys = self._ak
+        if not keys:
+            return None
+        p = -keys[-1]
+        q = self._asks[p]
+        price = self._pdec.get(p)
+        amount = self._qdec.get(q)
+        return (
+            self.price_of(p) if price is None else price,
+            self.amount_of(q) if amount is None else amount,
+        )
 
     def top_ticks(self, n: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """The best ``n`` levels per side as ticks: bids descending, asks ascending."""
         if n < 0:
             raise ValueError("n must be >= 0")
         bd, ad = self._bids, self._asks
-        stop = -n - 1
         return (
-            [(p, bd[p]) for p in self._bk[:stop:-1]],
-            [(-p, ad[-p]) for p in self._ak[:stop:-1]],
+            [(p, bd[p]) for p in _best_keys(self._bk, self._bdead, n)],
+            [(-p, ad[-p]) for p in _best_keys(self._ak, self._adead, n)],
         )
 
     def is_crossed(self) -> bool:
@@ -464,7 +686,7 @@ class OrderBook:
 
     def snapshot(self, depth: int | None = None, *, resynced: bool = False) -> OrderBookSnapshot:
         """Materialise the book (full depth unless ``depth`` is given) as ``Decimal`` levels."""
-        n = max(len(self._bk), len(self._ak)) if depth is None else depth
+        n = max(len(self._bids), len(self._asks)) if depth is None else depth
         bids, asks = self.top_ticks(n)
         price, amount = self.price_of, self.amount_of
         return OrderBookSnapshot(
@@ -521,22 +743,47 @@ class OrderBook:
         other.timestamp = self.timestamp
         other._ps, other._pm, other._qs, other._qm = self._ps, self._pm, self._qs, self._qm
         other._unit0 = self._unit0
+        other._qcut, other._qdot = self._qcut, self._qdot
         other._bids = self._bids.copy()
         other._asks = self._asks.copy()
         other._bk = self._bk.copy()
         other._ak = self._ak.copy()
+        other._bdead = self._bdead.copy()
+        other._adead = self._adead.copy()
         # Caches map immutable inputs to values at a given unit; a book that widens replaces its
         # own cache objects, so sharing them is safe.
         other._pcache, other._qcache = self._pcache, self._qcache
-        other._qcache_on, other._qseen, other._qmiss = self._qcache_on, 0, 0
+        other._qcache_on, other._qbudget, other._qmiss = self._qcache_on, _QCACHE_PROBE, 0
+        other._qoff = self._qoff
         other._pdec, other._qdec = self._pdec, self._qdec
         return other
 
     def __repr__(self) -> str:
         return (
-            f"OrderBook({self.symbol!r}, bids={len(self._bk)}, asks={len(self._ak)}, "
+            f"OrderBook({self.symbol!r}, bids={len(self._bids)}, asks={len(self._asks)}, "
             f"best_bid={self.best_bid()}, best_ask={self.best_ask()}, update_id={self.update_id})"
         )
+
+
+def _pop_dead(keys: list[int], dead: set[int]) -> None:
+    """Pop tombstones off the best end of ``keys`` so that ``keys[-1]`` is a live level again."""
+    while keys and keys[-1] in dead:
+        dead.remove(keys.pop())
+
+
+def _best_keys(keys: list[int], dead: set[int], n: int) -> list[int]:
+    """The ``n`` best live keys of one side, best first."""
+    if not dead:
+        return keys[: -n - 1 : -1]
+    out: list[int] = []
+    if n:
+        append = out.append
+        for k in reversed(keys):
+            if k not in dead:
+                append(k)
+                if len(out) == n:
+                    break
+    return out
 
 
 def _unit_decimal(scale: int, mul: int) -> Decimal:

@@ -121,7 +121,7 @@ class CommandPhase(_StrEnum):
 class LifecyclePolicy(msgspec.Struct, frozen=True, kw_only=True):
     """Time bounds of the lifecycle (milliseconds)."""
 
-    receipt_timeout_ms: int = 20_000  # no receipt at all → treated as UNKNOWN
+    receipt_timeout_ms: int = 45_000  # no receipt at all (REST retries included) → UNKNOWN
     confirm_timeout_ms: int = 2_000  # accepted, no stream confirmation → query / trust receipt
     absence_grace_ms: int = 3_000  # "not found"/"still open" earlier than this is not proof
     requery_interval_ms: int = 1_000  # between reconciliation queries of one command

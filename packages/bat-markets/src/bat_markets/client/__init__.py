@@ -14,12 +14,14 @@ async with BatMarkets.live("binance") as bm:
 from __future__ import annotations
 
 from ._advanced import Advanced
+from ._advanced_private import PrivateAdvanced
 from ._books import BookView, OrderBookWatch
 from ._client import BatMarkets, LiveConnect
-from ._command_api import Amount
+from ._commands import Amount
 from ._errors import Lagged, StreamClosed
 from ._handles import EventWatch, StateWatch, StatusWatch, Watch
 from ._options import ClientOptions
+from ._pending import LifecycleStream, PendingCommandHandle
 from ._status import (
     BookDiagnostics,
     ClockDiagnostics,
@@ -42,6 +44,9 @@ __all__ = [
     "LiveConnect",
     "ClientOptions",
     "Advanced",
+    "PrivateAdvanced",
+    "PendingCommandHandle",
+    "LifecycleStream",
     "Amount",
     # handles
     "Watch",

@@ -18,10 +18,10 @@ from bat_markets.core import (
     load_venue,
 )
 
-from ._advanced import Advanced
-from ._command_api import CommandMixin
+from ._advanced_private import PrivateAdvanced
+from ._commands import CommandAPI
 from ._options import ClientOptions
-from ._private_api import PrivateMixin
+from ._private_methods import PrivateAPI
 from ._public_api import PublicMixin
 from ._runtime import Runtime
 from ._status import Diagnostics, Health, LaneStatus, Status
@@ -37,7 +37,7 @@ def _adapter_for(venue: str | VenueAdapter) -> VenueAdapter:
     raise ConfigError(f"venue must be a venue id or an adapter, got {type(venue).__name__}")
 
 
-class BatMarkets(PublicMixin, PrivateMixin, CommandMixin):
+class BatMarkets(PublicMixin, PrivateAPI, CommandAPI):
     """One venue, one typed CCXT-shaped API.
 
     ``BatMarkets("binance")`` is a *static* client: bundled metadata, offline decoding, no I/O.
@@ -48,7 +48,7 @@ class BatMarkets(PublicMixin, PrivateMixin, CommandMixin):
     def __init__(self, venue: str | VenueAdapter) -> None:
         self._adapter = _adapter_for(venue)
         self._runtime: Runtime | None = None
-        self._advanced = Advanced(self)
+        self._advanced = PrivateAdvanced(self)
 
     @classmethod
     def live(
@@ -151,7 +151,7 @@ class BatMarkets(PublicMixin, PrivateMixin, CommandMixin):
             command=idle["command"],
         )
 
-    def advanced(self) -> Advanced:
+    def advanced(self) -> PrivateAdvanced:
         """Raw lanes, offline decoding, diagnostics, reconciliation and the native adapter."""
         return self._advanced
 

@@ -255,7 +255,7 @@ class CommandLane:
             return False
         self._stream_checked = True
         try:
-            await self.private.wait_ready(min(5.0, self.config.timeouts.ws_handshake))
+            await self.private.wait_ready(min(2.0, self.config.timeouts.ws_handshake))
         except BatMarketsError as err:
             self.rt.emit("command", "error", f"private stream unavailable for confirmations: {err}")
             return False
@@ -691,12 +691,15 @@ def lanes_for(rt: Runtime) -> tuple[PrivateLane, CommandLane]:
         spawn=rt.spawn,
         emit=lambda kind, detail: rt.emit("private", kind, detail),
     )
-    policy = getattr(rt.options, "lifecycle", None)
-    commands = CommandLane(
-        rt, private, policy if isinstance(policy, LifecyclePolicy) else LifecyclePolicy(), config
-    )
+    commands = CommandLane(rt, private, rt.options.lifecycle or LifecyclePolicy(), config)
     rt.lane_status["private"] = private.lane_status
     rt.lane_status["command"] = commands.lane_status
+    rt.connection_hooks.append(
+        lambda: [
+            d for d in (private.connection_diagnostics(-1), commands.socket.diagnostics(-2)) if d
+        ]
+    )
+    rt.command_counts = lambda: (len(commands.tracker.pending()), len(commands.tracker.unknown()))
 
     async def close() -> None:
         await commands.aclose()

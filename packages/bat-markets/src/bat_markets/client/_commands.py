@@ -702,13 +702,16 @@ class CommandAPI(ClientBase):
         return await lane.submit_ws(CommandKind.CANCEL_ORDER, [s for _, s in pairs], commands)
 
     async def cancel_all_orders_ws(self, symbol: str | None = None) -> PendingCommandHandle:
-        """Cancel all open orders over the order websocket: the open orders are read (REST),
-        then cancelled with the venue's websocket batch cancel. Venues without one:
-        ``Unsupported``."""
-        lane = self._ws_lane("cancel_all_orders_ws")
+        """Cancel all open orders over the order websocket: the open orders are read (a REST
+        read, never a REST write), then cancelled with the venue's websocket batch cancel. A
+        venue without a websocket batch cancel (``cancel_orders_ws``): ``Unsupported``."""
+        lane = self._command_lane("cancel_all_orders")
         if "cancel_orders_ws" not in self._adapter.capabilities.ws_commands:
+            note = self._adapter.capabilities.notes.get("cancel_all_orders_ws")
             raise Unsupported(
-                f"{self._adapter.name} has no websocket batch cancel, so no cancel_all_orders_ws",
+                f"{self._adapter.name} has no websocket batch cancel, so no cancel_all_orders_ws"
+                + (f" ({note})" if note else "")
+                + "; websocket commands never fall back to REST",
                 venue=self._adapter.id,
             )
         spec = self._spec(symbol) if symbol is not None else None
@@ -716,10 +719,10 @@ class CommandAPI(ClientBase):
         requests = [CancelRequest(symbol=self._spec(o.symbol).id, id=o.id) for o in open_orders]
         cmd = CommandSpec(spec.symbol if spec else None)
         if not requests:  # nothing open: nothing to send, the state already holds
-            handles = await lane.submit(
+            done = await lane.submit(
                 CommandKind.CANCEL_ALL_ORDERS, [cmd], no_requests(), combine=True
             )
-            return handles[0]
+            return done[0]
         batch = self._adapter.capabilities.max_batch_cancel
         commands = self._ws_commands(lane, CommandKind.CANCEL_ORDER, requests, batch)
         handles = await lane.submit_ws(

@@ -288,46 +288,47 @@ class _Connection:
             scope.cancel()
 
     async def _reader(self, ws: ClientConnection) -> None:
-        hub = self.hub
-        decode = hub.adapter.decode_public
-        entries = self.entries
-        monotonic = time.monotonic
         recv = ws.recv
+        on_frame = self.on_frame
         while True:
-            frame = await recv(decode=False)
-            now = self.last_rx = monotonic()
-            self.frames += 1
-            try:
-                out = decode(frame)
-            except DecodeError:
-                self.invalid += 1
-                continue
-            except Exception:  # adapter bug on an odd frame: count it, keep the stream
-                self.invalid += 1
-                log.exception("decode_public raised on a frame from %s", self.url)
-                continue
-            if type(out) is StreamData:
-                entry = entries.get(out.topic)
-                if entry is None:
-                    self.unrouted += 1
-                    continue
-                entry.messages += 1
-                entry.last_at = now
-                if entry.state == "pending":
-                    entry.state = "subscribed"
-                events = out.events
-                for listener in entry.listeners:
-                    try:
-                        listener.on_events(out.topic, events)
-                    except Exception:
-                        log.exception("listener failed on %s", out.topic)
-                if hub.raw_sinks:
-                    for sink in hub.raw_sinks:
-                        sink.push(out)
-            elif isinstance(out, Control):
-                self._on_control(out)
-            else:
-                self.unknown += 1
+            on_frame(await recv(decode=False))
+
+    def on_frame(self, frame: bytes | str) -> None:
+        """Decode one frame and dispatch it (the read loop's body; never raises)."""
+        self.last_rx = now = time.monotonic()
+        self.frames += 1
+        try:
+            out = self.hub.adapter.decode_public(frame)
+        except DecodeError:
+            self.invalid += 1
+            return
+        except Exception:  # adapter bug on an odd frame: count it, keep the stream
+            self.invalid += 1
+            log.exception("decode_public raised on a frame from %s", self.url)
+            return
+        if type(out) is StreamData:
+            entry = self.entries.get(out.topic)
+            if entry is None:
+                self.unrouted += 1
+                return
+            entry.messages += 1
+            entry.last_at = now
+            if entry.state == "pending":
+                entry.state = "subscribed"
+            events = out.events
+            for listener in entry.listeners:
+                try:
+                    listener.on_events(out.topic, events)
+                except Exception:
+                    log.exception("listener failed on %s", out.topic)
+            raw = self.hub.raw_sinks
+            if raw:
+                for sink in raw:
+                    sink.push(out)
+        elif isinstance(out, Control):
+            self._on_control(out)
+        else:
+            self.unknown += 1
 
     def _on_control(self, c: Control) -> None:
         kind = c.kind

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from bat_markets.core import LifecyclePolicy
+
 __all__ = ["ClientOptions"]
 
 
@@ -44,3 +46,5 @@ class ClientOptions:
     open_interest_poll_s: float = 10.0  # when the venue has no open-interest push
     snapshot_retry_s: float = 0.5  # back-off between order-book snapshot attempts
     resync_retry_s: float = 5.0  # a resubscribe resync that brought no snapshot is retried
+    # -- commands
+    lifecycle: LifecyclePolicy | None = None  # ack/resolve/reconcile time bounds (None: defaults)

@@ -40,6 +40,7 @@ from bat_markets.core import (
     AuthError,
     Balance,
     BatMarketsError,
+    ComplianceRequired,
     ConfigError,
     Control,
     Credentials,
@@ -56,6 +57,7 @@ from bat_markets.core import (
     StreamExpired,
     Timeout,
     TransportError,
+    Unsupported,
     VenueAdapter,
     VenueConfig,
 )
@@ -515,8 +517,8 @@ class PrivateLane:
                 ),
                 signed=True,
             )
-        except (AuthError, PermissionDenied) as err:
-            raise _Fatal(err) from None
+        except (AuthError, PermissionDenied, ComplianceRequired, Unsupported, ConfigError) as err:
+            raise _Fatal(err) from None  # retrying cannot help: fail the watchers
         self.url = _mask_url(session.url)
         ws = await connect(
             session.url,

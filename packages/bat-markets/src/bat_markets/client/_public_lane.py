@@ -91,6 +91,7 @@ class PublicLane:
             def forget(done: BookFeed) -> None:
                 if rt.books.get(key) is done:
                     del rt.books[key]
+                    rt.book_resyncs_closed += done.resyncs
 
             feed = BookFeed(
                 adapter=rt.adapter,

@@ -215,7 +215,9 @@ class RestExecutor:
         self._emit("rate_limited", f"HTTP {status}: no request for {seconds:g}s ({error.message})")
 
     def _ok(self) -> None:
-        self.failures_in_a_row = 0
+        if self.failures_in_a_row:
+            self.failures_in_a_row = 0
+            self._emit("recovered", "REST requests succeed again")
         self.last_ok_at = time.monotonic()
 
     def _failed(self, error: BatMarketsError) -> None:
@@ -225,6 +227,8 @@ class RestExecutor:
             self._ok()  # the venue answered: the lane works
         else:
             self.failures_in_a_row += 1
+            if self.failures_in_a_row in (1, 3):  # health changes: degraded, then disconnected
+                self._emit("error", self.last_error)
 
     def _emit(self, kind: str, detail: str | None) -> None:
         if self._on_event is not None:

@@ -40,6 +40,7 @@ from ._polling import PollFeed
 from ._rest import RestExecutor
 from ._status import (
     ClockDiagnostics,
+    ConnectionDiagnostics,
     Diagnostics,
     Health,
     LaneStatus,
@@ -104,6 +105,7 @@ class Runtime:
             handshake_timeout=config.timeouts.ws_handshake,
         )
         self.books: dict[tuple[str, int | None], BookFeed] = {}
+        self.book_resyncs_closed = 0  # resyncs of book feeds already closed
         self.polls: dict[tuple[str, str], PollFeed] = {}
         self.status_sinks: list[EventSink[StatusEvent]] = []
         self.sinks: weakref.WeakSet[Sink[Any]] = weakref.WeakSet()
@@ -113,6 +115,9 @@ class Runtime:
             "command": lambda: _not_running("command"),
         }
         self.close_hooks: list[Callable[[], Awaitable[None]]] = []
+        # Diagnostics of sockets owned by other lanes, and the command tracker's counts.
+        self.connection_hooks: list[Callable[[], list[ConnectionDiagnostics]]] = []
+        self.command_counts: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (pending, unknown)
         self.started = False
         self.closed = False
         self.started_at = time.monotonic()
@@ -214,7 +219,8 @@ class Runtime:
 
     async def load_markets(self) -> Markets:
         specs = await self.rest.run(self.adapter.load_markets())
-        self.adapter.markets.replace(specs)
+        # A new catalog object (not an in-place update): adapters key their symbol caches on it.
+        self.adapter.markets = Markets(self.adapter.id, specs)
         return self.adapter.markets
 
     def track(self, sink: Sink[Any]) -> None:
@@ -279,7 +285,13 @@ class Runtime:
         clock = self.clock
         sinks = list(self.sinks)
         lagged = sum(getattr(s, "lagged_total", 0) for s in sinks)
-        conns = self.hub.connections
+        connections = [c.diagnostics() for c in self.hub.connections]
+        for hook in self.connection_hooks:
+            try:
+                connections.extend(hook())
+            except Exception:
+                log.exception("connection diagnostics hook failed")
+        pending, unknown = self.command_counts()
         return Diagnostics(
             venue=self.venue,
             environment=self.environment,
@@ -298,12 +310,14 @@ class Runtime:
                 errors=clock.errors,
             ),
             rest=self.rest.diagnostics(),
-            connections=[c.diagnostics() for c in conns],
+            connections=connections,
             streams=self.hub.stream_diagnostics(),
             books=[f.diagnostics() for f in self.books.values()],
             handles=sum(1 for s in sinks if s.error is None),
             lagged_events=lagged,
             invalid_frames=self.hub.invalid_frames,
             reconnects=status.public.reconnects,
-            book_resyncs=sum(f.resyncs for f in self.books.values()),
+            book_resyncs=self.book_resyncs_closed + sum(f.resyncs for f in self.books.values()),
+            pending_commands=pending,
+            unknown_commands=unknown,
         )

@@ -85,8 +85,8 @@ class StatusEvent(msgspec.Struct, frozen=True, kw_only=True):
     """A connection or health change, as yielded by ``watch_status()``.
 
     ``kind``: ``connected``, ``disconnected``, ``reconnecting``, ``subscription_failed``,
-    ``book_resync``, ``rate_limited``, ``clock_synced``, ``clock_error``, ``health`` (overall health
-    changed), ``closed``.
+    ``book_resync``, ``rate_limited``, ``clock_synced``, ``clock_error``, ``error`` (a lane
+    failed), ``recovered``, ``health`` (overall health changed), ``closed``.
     """
 
     timestamp: int

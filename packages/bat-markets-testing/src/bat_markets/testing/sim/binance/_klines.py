@@ -59,13 +59,14 @@ def aggregate(
     limit: int = 500,
     now_ms: int,
 ) -> list[tuple[int, int, Candle]]:
-    """``(open_ms, close_ms, candle)`` oldest first: the last ``limit`` buckets in range (or the
-    first ``limit`` from ``start_ms``)."""
+    """``(open_ms, close_ms, candle)`` oldest first: the last ``limit`` buckets whose open time is
+    in ``[start_ms, end_ms]`` (or the first ``limit`` from ``start_ms``)."""
     buckets: dict[int, Candle] = {}
     for open_ms in sorted(series):
         c = series[open_ms]
         b = bucket_start(interval, open_ms)
-        if start_ms is not None and bucket_end(interval, b) < start_ms:
+        # klines are selected by open time: startTime <= openTime <= endTime
+        if start_ms is not None and b < start_ms:
             continue
         if end_ms is not None and b > end_ms:
             continue

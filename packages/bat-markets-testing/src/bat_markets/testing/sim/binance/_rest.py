@@ -132,6 +132,9 @@ class BinanceRest:
             ),
             ("DELETE", "/fapi/v1/batchOrders"): Endpoint(self.batch_cancel, "TRADE", one),
             ("GET", "/fapi/v1/userTrades"): Endpoint(self.user_trades, "USER_DATA", _w(5)),
+            ("GET", "/fapi/v1/forceOrders"): Endpoint(
+                self.force_orders, "USER_DATA", _sym_weight(20, 50)
+            ),
             ("GET", "/fapi/v1/income"): Endpoint(self.income, "USER_DATA", _w(30)),
             # algo (conditional) orders
             ("POST", "/fapi/v1/algoOrder"): Endpoint(self.algo_new, "TRADE", _w(0), lambda p: 1),
@@ -797,6 +800,27 @@ class BinanceRest:
             for f in fills
         ]
 
+    def force_orders(self, p: Params, acct: Account | None) -> list[dict[str, Any]]:
+        """The account's liquidation / ADL orders (venue client ids ``autoclose-*``,
+        ``adl_autoclose``); the engine never liquidates simulated accounts, so usually none."""
+        sym = self.desk.symbol(p) if p.has("symbol") else None
+        kind = p.opt("autoCloseType")
+        if kind not in (None, "LIQUIDATION", "ADL"):
+            raise BinanceError(-1130, "Data sent for parameter 'autoCloseType' is not valid.")
+        limit = self._limit(p, 50, 100)
+        start, end = p.opt_int("startTime"), p.opt_int("endTime")
+        prefixes = {"LIQUIDATION": ("autoclose-",), "ADL": ("adl_autoclose",)}.get(
+            kind or "", ("autoclose-", "adl_autoclose")
+        )
+        rows = [
+            o
+            for o in self.engine.all_orders(self._a(acct).api_key, sym)
+            if o.client_id.startswith(prefixes)
+            and (start is None or o.created_ms >= start)
+            and (end is None or o.created_ms <= end)
+        ]
+        return [self.render.order(o, variant="query") for o in rows[-limit:]]
+
     def income(self, p: Params, acct: Account | None) -> list[dict[str, Any]]:
         a = self._a(acct)
         sym = self.desk.symbol(p) if p.has("symbol") else None
@@ -864,7 +888,7 @@ class BinanceRest:
         a.multi_assets = value
         return {"code": 200, "msg": "success"}
 
-    def leverage_bracket(self, p: Params, acct: Account | None) -> Any:
+    def leverage_bracket(self, p: Params, acct: Account | None) -> list[dict[str, Any]]:
         caps = [
             (125, 50_000),
             (100, 600_000),
@@ -891,7 +915,7 @@ class BinanceRest:
                 )
                 floor = cap
             rows.append({"symbol": sym, "notionalCoef": Decimal("1.0"), "brackets": brackets})
-        return rows[0] if p.has("symbol") else rows
+        return rows  # an array even for one symbol (PROTOCOLS §3.B, fixture leverage_bracket.json)
 
     def symbol_config(self, p: Params, acct: Account | None) -> list[dict[str, Any]]:
         from ._render import max_notional

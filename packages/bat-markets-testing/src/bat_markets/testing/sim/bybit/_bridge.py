@@ -152,6 +152,11 @@ class Bridge:
             sym: 9_000_000_000 * (n + 1) for n, sym in enumerate(engine.instruments)
         }
         self._trade_seq: dict[tuple[str, int], int] = {}
+        # Trades printed before the venue layer existed (the generator's warm-up) get their
+        # cross sequence now, in tape order, so ``seq`` grows with time like every later trade's.
+        for sym in engine.instruments:
+            for trade in engine.markets[sym].trades:
+                self.trade_seq(sym, trade.trade_id)
 
     # -- sequences ------------------------------------------------------------------------------
     def next_seq(self, symbol: str) -> int:
@@ -252,7 +257,7 @@ class Bridge:
             time_in_force=TIF[cond.tif] if cond.kind is OrderKind.LIMIT else "IOC",
             position_idx=IDX[cond.position_side],
             status=status,
-            created_ms=cond.created_ms,
+            created_ms=int(cond.extra.get("bybit_created_ms", cond.created_ms)),
             updated_ms=cond.updated_ms,
             reduce_only=bool(cond.extra.get("bybit_reduce_only", cond.reduce_only)),
             close_on_trigger=bool(cond.extra.get("bybit_close_on_trigger", False)),

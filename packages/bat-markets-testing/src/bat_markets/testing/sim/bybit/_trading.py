@@ -194,6 +194,8 @@ class Trading:
             if by is None:
                 raise BybitError(C.PARAM_ERROR, "params error: triggerBy invalid")
             extra["bybit_trigger_direction"] = direction_n
+            # one venue order from placement to fill: amends and the trigger keep createdTime
+            extra["bybit_created_ms"] = eng.now()
             cond = self._call(
                 lambda: eng.place_conditional(
                     api_key,
