@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from bat_markets.client import BatMarkets, ClientOptions, OrderBookWatch
-from bat_markets.core import BatMarketsError, OrderBookSnapshot, Trade
+from bat_markets.core import BatMarketsError, CommandOutcome, OrderBookSnapshot, Trade
 from bat_markets.testing.sim import Simulator
 
 __all__ = ["main", "run"]
@@ -237,6 +237,37 @@ async def _live_section(out: _Out, clients: dict[str, BatMarkets], seconds: floa
             raise RuntimeError(f"{venue}: no live data arrived in {seconds:g}s")
 
 
+def _outcome(outcome: CommandOutcome) -> str:
+    return f"{outcome.status.value} (by {outcome.resolved_by})"
+
+
+async def _show_commands(out: _Out, clients: dict[str, BatMarkets]) -> None:
+    """One order lifecycle per venue: rest a limit order, cancel it, open and close a position."""
+    out.heading("commands: every call returns a handle; resolved() gives the final outcome")
+    rows: list[list[str]] = []
+    for venue, bm in clients.items():
+        book = await bm.fetch_order_book("BTCUSDT", limit=5)
+        far_bid = (book.bids[0].price * Decimal("0.95")).quantize(Decimal("0.1"))
+        resting = await bm.create_order("BTCUSDT", "buy", "limit", "0.010", str(far_bid))
+        receipt = await resting.receipt(timeout=10)
+        placed = await resting.resolved(timeout=10)
+        rows.append([venue, f"limit buy 0.010 @ {far_bid}", receipt.status.value, _outcome(placed)])
+        cancel = await bm.cancel_order(placed.order_id, "BTCUSDT")
+        done = await cancel.resolved(timeout=10)
+        rows.append([venue, "cancel it", (await cancel.receipt()).status.value, _outcome(done)])
+        taker = await bm.create_order("BTCUSDT", "buy", "market", "0.005")
+        opened = await taker.resolved(timeout=10)
+        order = opened.order
+        filled = f", filled {order.filled} @ {_fmt(order.average_price, 1)}" if order else ""
+        rows.append([venue, "market buy 0.005", opened.status.value, _outcome(opened) + filled])
+        positions = [p for p in await bm.fetch_positions(["BTCUSDT"]) if p.size]
+        size = positions[0].size if positions else Decimal(0)
+        close = await bm.close_position("BTCUSDT")
+        closed = await close.resolved(timeout=10)
+        rows.append([venue, f"close_position (size {size})", closed.status.value, _outcome(closed)])
+    out.table("", ["venue", "command", "ack", "resolved"], rows)
+
+
 async def _show_status(out: _Out, clients: dict[str, BatMarkets]) -> None:
     out.heading("status() and advanced().diagnostics()")
     columns: dict[str, list[str]] = {}
@@ -246,7 +277,8 @@ async def _show_status(out: _Out, clients: dict[str, BatMarkets]) -> None:
         weight = next((r for r in d.rest.rate_limits if r.key == "weight"), None)
         columns[venue] = [
             s.health.value,
-            f"rest {s.rest.health.value}, public {s.public.health.value}",
+            f"rest {s.rest.health.value}, public {s.public.health.value}, "
+            f"private {s.private.health.value}, command {s.command.health.value}",
             f"{len(d.connections)} ({sum(c.state == 'connected' for c in d.connections)} up)",
             ", ".join(sorted({c.route for c in d.connections})) or "-",
             str(sum(c.frames for c in d.connections)),
@@ -285,12 +317,16 @@ async def run(seconds: float = 5.0, *, plain: bool = False, tick: float = 0.05) 
                 sim = sims[venue]
                 # The same call against the real venue: BatMarkets.live(venue, environment=...)
                 clients[venue] = await BatMarkets.live(
-                    venue, endpoints=sim.endpoints, options=ClientOptions(linger_s=0.5)
+                    venue,
+                    endpoints=sim.endpoints,
+                    credentials=sim.credentials,
+                    options=ClientOptions(linger_s=0.5),
                 )
                 out.line(f"  {venue}: live client on {sim.endpoints.rest}")
             await _show_markets(out, clients)
             await _show_fetches(out, clients)
             await _live_section(out, clients, seconds)
+            await _show_commands(out, clients)
             await _show_status(out, clients)
         finally:
             for bm in clients.values():
