@@ -5,7 +5,7 @@
 with ``httpx.AsyncClient`` to ``endpoints.rest``, and resumes the flow with a ``RestResponse``
 (status, lower-cased headers, body). A transport failure is thrown into the flow as a taxonomy
 ``TransportError`` (``Timeout`` for timeouts), exactly as the runtime does. Every prepared request
-and every response is recorded for assertions.
+and every response is recorded for assertions. No retries, no rate limiting.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ T = TypeVar("T")
 
 
 def now_ms() -> int:
+    """Local wall clock, epoch milliseconds."""
     return time.time_ns() // 1_000_000
 
 
@@ -41,31 +42,36 @@ class FlowDriver:
     """Drive adapter flows against ``endpoints.rest`` (see module docstring).
 
     ``clock_offset_ms`` is added to the local clock for request timestamps (a skewed client);
-    ``timeout_s`` bounds each HTTP exchange.
+    ``timeout_s`` bounds each HTTP exchange. ``client`` shares an existing ``httpx.AsyncClient``
+    (its base URL must be ``endpoints.rest``); the driver then leaves closing it to its owner.
     """
 
     def __init__(
         self,
         adapter: VenueAdapter,
         endpoints: Endpoints,
-        credentials: Credentials | None,
+        credentials: Credentials | None = None,
         *,
         recv_window_ms: int = 5000,
         clock_offset_ms: int = 0,
         timeout_s: float = 3.0,
+        client: httpx.AsyncClient | None = None,
     ) -> None:
         self.adapter = adapter
         self.endpoints = endpoints
         self.credentials = credentials
         self.recv_window_ms = recv_window_ms
         self.clock_offset_ms = clock_offset_ms
-        self.client = httpx.AsyncClient(base_url=endpoints.rest, timeout=timeout_s)
+        self._owns_client = client is None
+        self.client = client or httpx.AsyncClient(base_url=endpoints.rest, timeout=timeout_s)
+        self.requests: list[RestRequest] = []
         self.sent: list[HttpRequest] = []
         self.responses: list[RestResponse] = []
         self.thrown: list[TransportError] = []
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._owns_client:
+            await self.client.aclose()
 
     async def __aenter__(self) -> FlowDriver:
         return self
@@ -75,6 +81,7 @@ class FlowDriver:
 
     async def send(self, request: RestRequest) -> RestResponse:
         """Prepare (sign) and send one request; transport failures raise ``TransportError``."""
+        self.requests.append(request)
         prepared = self.adapter.prepare(
             request, self.credentials, now_ms() + self.clock_offset_ms, self.recv_window_ms
         )
@@ -121,3 +128,14 @@ class FlowDriver:
         params = dict(parse_qsl(prepared.body.decode() if prepared.body else ""))
         params.update(parse_qsl(query))
         return params
+
+    def paths(self) -> list[str]:
+        """The paths of every request sent so far, in order."""
+        return [http.target.split("?")[0] for http in self.sent]
+
+    def clear(self) -> None:
+        """Forget every recorded request, response and thrown error."""
+        self.requests.clear()
+        self.sent.clear()
+        self.responses.clear()
+        self.thrown.clear()

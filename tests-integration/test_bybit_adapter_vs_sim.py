@@ -1,7 +1,7 @@
 """Contract suite: the Bybit v5 adapter against the Bybit simulator over real loopback sockets.
 
 Both were written independently from PROTOCOLS.md; nothing here uses the client runtime. REST
-flows run through ``_bybit_driver.RestFlowDriver`` (prepare → httpx → ``RestResponse`` →
+flows run through ``_flowdriver.FlowDriver`` (prepare → httpx → ``RestResponse`` →
 ``flow.send``, transport failures thrown into the flow); websocket work uses the adapter's own
 frames (``subscribe_frame``, ``private_session``, ``ws_command``...) on plain ``websockets``
 connections and its decoders on every frame received. Values are checked against the simulator's
@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from _bybit_driver import RestFlowDriver, now_ms
+from _flowdriver import FlowDriver, now_ms
 
 from bat_markets.bybit import BybitAdapter
 from bat_markets.core import (
@@ -104,16 +104,16 @@ async def client(sim: BybitSim) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def adapter(client: httpx.AsyncClient) -> BybitAdapter:
+async def adapter(sim: BybitSim, client: httpx.AsyncClient) -> BybitAdapter:
     """An adapter whose catalog was loaded from the simulator (as the runtime does at start)."""
     ad = BybitAdapter()
-    ad.markets.replace(await RestFlowDriver(ad, client).run(ad.load_markets()))
+    ad.markets.replace(await FlowDriver(ad, sim.endpoints, client=client).run(ad.load_markets()))
     return ad
 
 
 @pytest.fixture
-def rest(adapter: BybitAdapter, client: httpx.AsyncClient, sim: BybitSim) -> RestFlowDriver:
-    return RestFlowDriver(adapter, client, sim.credentials)
+def rest(adapter: BybitAdapter, client: httpx.AsyncClient, sim: BybitSim) -> FlowDriver:
+    return FlowDriver(adapter, sim.endpoints, sim.credentials, client=client)
 
 
 def top(sim: BybitSim, symbol: str = SYM) -> tuple[Decimal, Decimal]:
@@ -171,16 +171,16 @@ def engine_levels(sim: BybitSim, n: int, symbol: str = SYM) -> tuple[list[Any], 
     )
 
 
-async def open_orders(rest: RestFlowDriver, symbol: str | None = SYM) -> list[Order]:
+async def open_orders(rest: FlowDriver, symbol: str | None = SYM) -> list[Order]:
     return await rest.run(rest_adapter(rest).fetch_open_orders(symbol))
 
 
-def rest_adapter(rest: RestFlowDriver) -> BybitAdapter:
+def rest_adapter(rest: FlowDriver) -> BybitAdapter:
     assert isinstance(rest.adapter, BybitAdapter)
     return rest.adapter
 
 
-async def position_legs(rest: RestFlowDriver, symbol: str = SYM) -> dict[PositionSide, Position]:
+async def position_legs(rest: FlowDriver, symbol: str = SYM) -> dict[PositionSide, Position]:
     rows = await rest.run(rest_adapter(rest).fetch_positions([symbol]))
     return {p.position_side: p for p in rows}
 
@@ -230,7 +230,7 @@ PING = BybitAdapter().heartbeat().frame or b""  # the application ping, on every
 
 @contextlib.asynccontextmanager
 async def private_socket(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> AsyncIterator[Socket]:
     """An authenticated private stream opened from ``adapter.private_session``."""
     session = await rest.run(
@@ -265,7 +265,7 @@ def events_of(frames: Sequence[Any], cls: type[Any]) -> list[Any]:
 
 
 async def test_server_time_follows_the_venue_clock(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     before = now_ms()
     server = await rest.run(adapter.server_time())
@@ -284,7 +284,7 @@ async def test_load_markets_follows_the_cursor_and_equals_the_sim_instruments(
     with pytest.raises(ConfigError):
         BybitAdapter(markets_page_size=page_size * 1001)
     ad = BybitAdapter(markets_page_size=page_size)
-    driver = RestFlowDriver(ad, client)
+    driver = FlowDriver(ad, sim.endpoints, client=client)
     specs = await driver.run(ad.load_markets())
     assert sorted(s.id for s in specs) == sorted(sim.engine.instruments)
     for spec in specs:
@@ -319,7 +319,7 @@ async def test_load_markets_follows_the_cursor_and_equals_the_sim_instruments(
 
 
 async def test_tickers_mark_funding_and_open_interest_match_the_engine(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     sim.step(3)
     mkt = sim.engine.markets[SYM]
@@ -353,7 +353,7 @@ async def test_tickers_mark_funding_and_open_interest_match_the_engine(
 
 
 async def test_rest_order_book_equals_the_engine_book(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     sim.step(2)
     snap = await rest.run(adapter.fetch_order_book(SYM, 50))
@@ -371,7 +371,7 @@ async def test_rest_order_book_equals_the_engine_book(
 
 
 async def test_ohlcv_pages_backward_and_forward(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     candles = sim.engine.markets[SYM].candles
     latest = await rest.run(adapter.fetch_ohlcv(SYM, "1m", None, None, 1200))
@@ -406,7 +406,7 @@ async def test_ohlcv_pages_backward_and_forward(
 
 
 async def test_funding_history_pages_backward_and_forward(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     history = sim.engine.markets[SYM].funding_history
     interval = 8 * 3_600_000
@@ -437,7 +437,7 @@ async def test_funding_history_pages_backward_and_forward(
 
 
 async def test_recent_trades_match_the_tape(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     sim.step(5)
     tape = list(sim.engine.markets[SYM].trades)[-20:]
@@ -450,7 +450,7 @@ async def test_recent_trades_match_the_tape(
 
 
 async def test_open_interest_history_and_no_liquidation_rest(
-    adapter: BybitAdapter, rest: RestFlowDriver, sim: BybitSim
+    adapter: BybitAdapter, rest: FlowDriver, sim: BybitSim
 ) -> None:
     history = await rest.run(adapter.fetch_open_interest_history(SYM, "1h", 5))
     assert len(history) == 5
@@ -465,7 +465,7 @@ async def test_open_interest_history_and_no_liquidation_rest(
 
 
 async def test_limit_order_create_amend_cancel_round_trip(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     price = below(sim, 40)
     [created] = await rest.run(
@@ -520,7 +520,7 @@ async def test_limit_order_create_amend_cancel_round_trip(
 
 
 async def test_market_fills_move_position_entry_balance_and_trades(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     legs = await position_legs(rest)
     assert legs[PositionSide.BOTH].size == 0
@@ -606,7 +606,7 @@ async def test_market_fills_move_position_entry_balance_and_trades(
 
 
 async def test_cancel_all_orders_per_symbol_and_for_every_contract(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     btc = await rest.run(
         adapter.create_orders([limit_buy(below(sim, 30)), limit_buy(below(sim, 31))])
@@ -635,7 +635,7 @@ async def test_cancel_all_orders_per_symbol_and_for_every_contract(
 
 
 async def test_batches_give_per_item_receipts_and_chunk_at_twenty(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     tick = sim.engine.instruments[SYM].tick_size
     good1, good2 = below(sim, 50), below(sim, 51)
@@ -716,7 +716,7 @@ async def test_batches_give_per_item_receipts_and_chunk_at_twenty(
 
 
 async def test_leverage_is_set_then_a_repeat_is_a_noop(
-    adapter: BybitAdapter, rest: RestFlowDriver
+    adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     first = await rest.run(adapter.set_leverage(LeverageRequest(symbol=SYM, leverage=D(7))))
     assert (first.status, first.noop, first.symbol) == (CommandStatus.ACCEPTED, False, USYM)
@@ -736,7 +736,7 @@ async def test_leverage_is_set_then_a_repeat_is_a_noop(
 
 
 async def test_hedge_mode_orders_open_and_close_both_legs(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     hedge = PositionModeRequest(symbol=SYM, position_mode=PositionMode.HEDGE)
     switched = await rest.run(adapter.set_position_mode(hedge))
@@ -793,7 +793,7 @@ async def test_hedge_mode_orders_open_and_close_both_legs(
 
 
 async def test_position_mode_switch_is_refused_with_a_position(
-    adapter: BybitAdapter, rest: RestFlowDriver
+    adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     await rest.run(adapter.create_orders([market(Side.BUY)]))
     refused = await rest.run(
@@ -808,7 +808,7 @@ async def test_position_mode_switch_is_refused_with_a_position(
 
 
 async def test_conditional_orders_are_placed_amended_and_triggered(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     inst = sim.engine.instruments[SYM]
     last = sim.engine.markets[SYM].last_price
@@ -917,7 +917,7 @@ async def test_conditional_orders_are_placed_amended_and_triggered(
     assert await open_orders(rest) == []
 
 
-async def test_margin_mode_is_account_wide(adapter: BybitAdapter, rest: RestFlowDriver) -> None:
+async def test_margin_mode_is_account_wide(adapter: BybitAdapter, rest: FlowDriver) -> None:
     with pytest.raises(Unsupported):
         adapter.set_margin_mode(MarginModeRequest(symbol=SYM, margin_mode=MarginMode.ISOLATED))
     isolated = await rest.run(
@@ -937,7 +937,7 @@ async def test_margin_mode_is_account_wide(adapter: BybitAdapter, rest: RestFlow
 
 
 async def test_validate_order_is_local(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     tick = sim.engine.instruments[SYM].tick_size
     ok = await rest.run(adapter.validate_order(limit_buy(below(sim, 10))))
@@ -957,7 +957,7 @@ async def test_validate_order_is_local(
 
 
 async def test_lost_write_responses_give_unknown_receipts_while_the_orders_execute(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     sim.faults.drop_response("/v5/order/create")  # executes, then the connection is reset
     [lost] = await rest.run(
@@ -1000,12 +1000,11 @@ async def test_lost_write_responses_give_unknown_receipts_while_the_orders_execu
 
 
 async def test_a_write_that_times_out_is_unknown(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     [order] = await rest.run(adapter.create_orders([limit_buy(below(sim, 20))]))
     sim.faults.timeout("/v5/order/cancel")  # executed, never answered
-    async with httpx.AsyncClient(base_url=sim.endpoints.rest, timeout=0.3) as impatient:
-        driver = RestFlowDriver(adapter, impatient, sim.credentials)
+    async with FlowDriver(adapter, sim.endpoints, sim.credentials, timeout_s=0.3) as driver:
         [cancel] = await driver.run(
             adapter.cancel_orders([CancelRequest(symbol=SYM, id=order.order_id)])
         )
@@ -1016,7 +1015,7 @@ async def test_a_write_that_times_out_is_unknown(
 
 
 async def test_rate_limits_become_rate_limited_with_retry_after(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     sim.faults.rate_limit(1)
     with pytest.raises(RateLimited) as read_err:
@@ -1052,7 +1051,7 @@ async def test_rate_limits_become_rate_limited_with_retry_after(
 
 
 async def test_clock_skew_gives_a_clock_error_until_the_offset_is_applied(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     sim.faults.clock_skew(-30_000)  # the venue is 30 s behind: our timestamps are in its future
     with pytest.raises(AuthError) as read_err:
@@ -1078,7 +1077,9 @@ async def test_bad_credentials_are_auth_errors(
     sim: BybitSim, adapter: BybitAdapter, client: httpx.AsyncClient
 ) -> None:
     key = sim.credentials.api_key
-    wrong_secret = RestFlowDriver(adapter, client, Credentials.of(key, "not-the-secret"))
+    wrong_secret = FlowDriver(
+        adapter, sim.endpoints, Credentials.of(key, "not-the-secret"), client=client
+    )
     with pytest.raises(AuthError) as bad_sign:
         await wrong_secret.run(adapter.fetch_balance())
     assert bad_sign.value.code == 10004
@@ -1089,17 +1090,21 @@ async def test_bad_credentials_are_auth_errors(
     assert refused.error.code == 10004
     assert sim.engine.open_orders(key) == []
 
-    unknown_key = RestFlowDriver(adapter, client, Credentials.of("nosuchkey123456789", "x"))
+    unknown_key = FlowDriver(
+        adapter, sim.endpoints, Credentials.of("nosuchkey123456789", "x"), client=client
+    )
     with pytest.raises(AuthError) as bad_key:
         await unknown_key.run(adapter.fetch_positions(None))
     assert bad_key.value.code == 10003
 
-    anonymous = RestFlowDriver(adapter, client, None)
+    anonymous = FlowDriver(adapter, sim.endpoints, None, client=client)
     with pytest.raises(AuthError):
         await anonymous.run(adapter.fetch_balance())
     assert anonymous.sent == []  # refused before anything left
 
-    read_only = RestFlowDriver(adapter, client, sim.add_account(permissions={"read"}))
+    read_only = FlowDriver(
+        adapter, sim.endpoints, sim.add_account(permissions={"read"}), client=client
+    )
     assert len(await read_only.run(adapter.fetch_balance())) == 1
     [denied] = await read_only.run(adapter.create_orders([limit_buy(below(sim, 20))]))
     assert denied.status is CommandStatus.REJECTED
@@ -1122,7 +1127,7 @@ async def subscribe(
 
 
 async def test_orderbook_200_sync_over_websocket_equals_a_fresh_rest_snapshot(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     [topic] = adapter.public_topics(Channel.ORDER_BOOK, SYM, depth=200)
     assert topic.name == "orderbook.200.BTCUSDT"
@@ -1154,7 +1159,7 @@ async def test_orderbook_200_sync_over_websocket_equals_a_fresh_rest_snapshot(
 
 
 async def test_orderbook_restart_recovery_snapshot_stale_and_early_deltas(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     spec = adapter.markets.resolve(USYM)
     [topic] = adapter.public_topics(Channel.ORDER_BOOK, SYM, depth=50)
@@ -1210,7 +1215,7 @@ async def test_orderbook_restart_recovery_snapshot_stale_and_early_deltas(
 
 
 async def test_orderbook_lost_delta_and_resubscribe(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     """A delta the venue never delivered (``u`` skips one). The default (strict) sync reports the
     skip as a GAP, and a resubscribe (the documented resync) brings a snapshot that matches the
@@ -1264,7 +1269,7 @@ async def test_orderbook_lost_delta_and_resubscribe(
 
 
 async def test_tickers_stream_serves_ticker_mark_funding_and_open_interest(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     channels = (Channel.TICKER, Channel.MARK_PRICE, Channel.FUNDING_RATE, Channel.OPEN_INTEREST)
     names = {t.name for c in channels for t in adapter.public_topics(c, SYM)}
@@ -1390,7 +1395,7 @@ async def test_every_public_topic_decodes_into_typed_events(
 
 
 async def test_a_malformed_frame_is_a_typed_error_and_the_stream_goes_on(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     spec = adapter.markets.resolve(USYM)
     sync = adapter.book_sync(spec, 50)
@@ -1445,7 +1450,7 @@ async def test_unchanged_best_bid_offer_is_repushed_with_the_same_update_id(
 
 
 async def test_private_session_streams_order_execution_position_and_wallet_for_a_fill(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     session = await rest.run(
         adapter.private_session(sim.endpoints, sim.credentials, now_ms(), 5000)
@@ -1508,7 +1513,7 @@ async def test_private_session_streams_order_execution_position_and_wallet_for_a
 
 
 async def test_private_auth_with_a_bad_signature_is_refused(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     wrong = Credentials.of(sim.credentials.api_key, "not-the-secret")
     session = await rest.run(adapter.private_session(sim.endpoints, wrong, now_ms(), 5000))
@@ -1569,7 +1574,7 @@ class TradeSocket:
 
 
 async def test_trade_websocket_create_amend_cancel_and_batch(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     creds = sim.credentials
     session = adapter.ws_command_session(sim.endpoints, creds, now_ms())
@@ -1664,7 +1669,7 @@ async def test_trade_websocket_create_amend_cancel_and_batch(
 
 
 async def test_trade_websocket_faults(
-    sim: BybitSim, adapter: BybitAdapter, rest: RestFlowDriver
+    sim: BybitSim, adapter: BybitAdapter, rest: FlowDriver
 ) -> None:
     creds = sim.credentials
     url = adapter.ws_command_session(sim.endpoints, creds, now_ms()).url

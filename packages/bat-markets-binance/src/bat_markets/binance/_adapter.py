@@ -177,7 +177,7 @@ class BinanceAdapter(CommandMixin, PrivateRestMixin, PublicRestMixin):
             raw = _encoder.encode(element)
             code = element.get("code") if isinstance(element, dict) else None
             if isinstance(element, dict) and "algoId" in element:
-                out.append(self._algo_receipt(kind, raw, symbol=None))
+                out.append(self._order_receipt(kind, raw, symbol=None, algo=True))
             elif isinstance(element, dict) and "orderId" in element:
                 out.append(self._order_receipt(kind, raw, symbol=None))
             elif code in (200, "200") or (isinstance(code, int) and code < 0):
@@ -442,8 +442,13 @@ def _ws_receipts(
         probe = None
     if probe is not None and probe.algoId is not None:
         return [
-            adapter._algo_receipt(
-                kind, body, symbol=symbol, order_id=order_id, client_order_id=client_order_id
+            adapter._order_receipt(
+                kind,
+                body,
+                symbol=symbol,
+                order_id=order_id,
+                client_order_id=client_order_id,
+                algo=True,
             )
         ]
     if b'"orderId"' in body:

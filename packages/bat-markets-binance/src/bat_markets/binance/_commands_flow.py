@@ -19,7 +19,6 @@ from bat_markets.core import (
     CancelRequest,
     CommandKind,
     CommandReceipt,
-    CommandStatus,
     ConfigError,
     DecodeError,
     EditRequest,
@@ -51,7 +50,7 @@ from ._orders import (
     is_algo_request,
     order_params,
 )
-from ._receipts import accepted, from_error, unknown
+from ._receipts import accepted, from_error, rejected, unknown
 
 __all__ = ["CommandMixin", "BATCH_CREATE", "BATCH_EDIT", "BATCH_CANCEL"]
 
@@ -60,6 +59,11 @@ BATCH_EDIT = 5
 BATCH_CANCEL = 10
 _BATCH_PATH = "/fapi/v1/batchOrders"
 _UNKNOWN_ORDER = frozenset({-2011, -2013})
+# create / edit chunks: HTTP method, tag of the one-order request, tag of the batch request
+_CHUNK_WRITES = {
+    CommandKind.CREATE_ORDER: ("POST", "create_order", "create_orders"),
+    CommandKind.EDIT_ORDER: ("PUT", "edit_order", "edit_orders"),
+}
 _json = msgspec.json.Encoder()
 _items = msgspec.json.Decoder(list[msgspec.Raw])
 _code_msg = msgspec.json.Decoder(NativeCodeMsg)
@@ -122,35 +126,18 @@ class CommandMixin(FlowBase):
         symbol: str | None,
         order_id: str | None = None,
         client_order_id: str | None = None,
+        algo: bool = False,
     ) -> CommandReceipt:
+        """The receipt of one order answer (``algo``: of the algo service)."""
         err = _element_error(body)
         if err is not None:
             return from_error(
                 kind, err, symbol=symbol, order_id=order_id, client_order_id=client_order_id
             )
         try:
-            native = decode(body, NativeOrder, "order")
-            order = order_from_native(native, self._unified)
-        except DecodeError as exc:
-            return self._unreadable(kind, exc, symbol, order_id, client_order_id)
-        return accepted(kind, symbol=order.symbol, order=order)
-
-    def _algo_receipt(
-        self,
-        kind: CommandKind,
-        body: bytes,
-        *,
-        symbol: str | None,
-        order_id: str | None = None,
-        client_order_id: str | None = None,
-    ) -> CommandReceipt:
-        err = _element_error(body)
-        if err is not None:
-            return from_error(
-                kind, err, symbol=symbol, order_id=order_id, client_order_id=client_order_id
-            )
-        try:
-            if kind is CommandKind.CANCEL_ORDER:  # {"algoId", "clientAlgoId", "code": "200"}
+            if not algo:
+                order = order_from_native(decode(body, NativeOrder, "order"), self._unified)
+            elif kind is CommandKind.CANCEL_ORDER:  # {"algoId", "clientAlgoId", "code": "200"}
                 cm = decode(body, NativeCodeMsg, "algo cancel")
                 if cm.algoId is None:
                     raise DecodeError("algo cancel answer without algoId", venue=VENUE)
@@ -160,9 +147,10 @@ class CommandMixin(FlowBase):
                     order_id=algo_order_id(cm.algoId),
                     client_order_id=cm.clientAlgoId or client_order_id,
                 )
-            order = algo_order_from_native(
-                decode(body, NativeAlgoOrder, "algo order"), self._unified
-            )
+            else:
+                order = algo_order_from_native(
+                    decode(body, NativeAlgoOrder, "algo order"), self._unified
+                )
         except DecodeError as exc:
             return self._unreadable(kind, exc, symbol, order_id, client_order_id)
         return accepted(kind, symbol=order.symbol, order=order)
@@ -181,6 +169,31 @@ class CommandMixin(FlowBase):
             venue=VENUE,
         )
         return unknown(kind, err, symbol=symbol, order_id=order_id, client_order_id=client_order_id)
+
+    def _write_one(
+        self,
+        kind: CommandKind,
+        request: RestRequest,
+        *,
+        symbol: str | None,
+        order_id: str | None = None,
+        client_order_id: str | None = None,
+        algo: bool = False,
+    ) -> Step[CommandReceipt]:
+        """Send one order write; its failure or its (algo) order answer becomes the receipt."""
+        result = yield from self._send(request)
+        if isinstance(result, BatMarketsError):
+            return from_error(
+                kind, result, symbol=symbol, order_id=order_id, client_order_id=client_order_id
+            )
+        return self._order_receipt(
+            kind,
+            result.body,
+            symbol=symbol,
+            order_id=order_id,
+            client_order_id=client_order_id,
+            algo=algo,
+        )
 
     def _batch(
         self,
@@ -238,52 +251,50 @@ class CommandMixin(FlowBase):
             symbol = self._unified(req.symbol)
             if algo:
                 if chunk:  # keep the request order: flush the regular orders before this one
-                    yield from self._create_chunk(chunk, refs, receipts)
+                    yield from self._write_chunk(kind, chunk, refs, receipts)
                     chunk, refs = [], []
-                result = yield from self._send(
-                    _write("POST", ALGO_PATH, params, tag="create_algo_order", weight=0, orders=1)
+                receipts[i] = yield from self._write_one(
+                    kind,
+                    _write("POST", ALGO_PATH, params, tag="create_algo_order", weight=0, orders=1),
+                    symbol=symbol,
+                    client_order_id=cid,
+                    algo=True,
                 )
-                if isinstance(result, BatMarketsError):
-                    receipts[i] = from_error(kind, result, symbol=symbol, client_order_id=cid)
-                else:
-                    receipts[i] = self._algo_receipt(
-                        kind, result.body, symbol=symbol, client_order_id=cid
-                    )
                 continue
             chunk.append((i, params))
             refs.append((symbol, None, cid))
             if len(chunk) == BATCH_CREATE:
-                yield from self._create_chunk(chunk, refs, receipts)
+                yield from self._write_chunk(kind, chunk, refs, receipts)
                 chunk, refs = [], []
         if chunk:
-            yield from self._create_chunk(chunk, refs, receipts)
+            yield from self._write_chunk(kind, chunk, refs, receipts)
         return _complete(receipts)
 
-    def _create_chunk(
+    def _write_chunk(
         self,
+        kind: CommandKind,
         chunk: list[_Item],
         refs: list[tuple[str | None, str | None, str | None]],
         receipts: list[CommandReceipt | None],
     ) -> Step[None]:
-        kind = CommandKind.CREATE_ORDER
+        """Send creates or edits: one item on the order endpoint, more as one batch request."""
+        method, one_tag, batch_tag = _CHUNK_WRITES[kind]
         if len(chunk) == 1:
-            (i, params), (symbol, _, cid) = chunk[0], refs[0]
-            result = yield from self._send(
-                _write("POST", ORDER_PATH, params, tag="create_order", weight=0, orders=1)
+            (i, params), (symbol, oid, cid) = chunk[0], refs[0]
+            receipts[i] = yield from self._write_one(
+                kind,
+                _write(method, ORDER_PATH, params, tag=one_tag, weight=0, orders=1),
+                symbol=symbol,
+                order_id=oid,
+                client_order_id=cid,
             )
-            if isinstance(result, BatMarketsError):
-                receipts[i] = from_error(kind, result, symbol=symbol, client_order_id=cid)
-            else:
-                receipts[i] = self._order_receipt(
-                    kind, result.body, symbol=symbol, client_order_id=cid
-                )
             return None
         batch = "[" + ",".join(_batch_json(p) for _, p in chunk) + "]"
         request = _write(
-            "POST",
+            method,
             _BATCH_PATH,
             [("batchOrders", batch)],
-            tag="create_orders",
+            tag=batch_tag,
             weight=5,
             orders=len(chunk),
         )
@@ -313,44 +324,11 @@ class CommandMixin(FlowBase):
             chunk.append((i, params))
             refs.append((self._unified(req.symbol), oid, cid))
             if len(chunk) == BATCH_EDIT:
-                yield from self._edit_chunk(chunk, refs, receipts)
+                yield from self._write_chunk(kind, chunk, refs, receipts)
                 chunk, refs = [], []
         if chunk:
-            yield from self._edit_chunk(chunk, refs, receipts)
+            yield from self._write_chunk(kind, chunk, refs, receipts)
         return _complete(receipts)
-
-    def _edit_chunk(
-        self,
-        chunk: list[_Item],
-        refs: list[tuple[str | None, str | None, str | None]],
-        receipts: list[CommandReceipt | None],
-    ) -> Step[None]:
-        kind = CommandKind.EDIT_ORDER
-        if len(chunk) == 1:
-            (i, params), (symbol, oid, cid) = chunk[0], refs[0]
-            result = yield from self._send(
-                _write("PUT", ORDER_PATH, params, tag="edit_order", weight=0, orders=1)
-            )
-            if isinstance(result, BatMarketsError):
-                receipts[i] = from_error(
-                    kind, result, symbol=symbol, order_id=oid, client_order_id=cid
-                )
-            else:
-                receipts[i] = self._order_receipt(
-                    kind, result.body, symbol=symbol, order_id=oid, client_order_id=cid
-                )
-            return None
-        batch = "[" + ",".join(_batch_json(p) for _, p in chunk) + "]"
-        request = _write(
-            "PUT",
-            _BATCH_PATH,
-            [("batchOrders", batch)],
-            tag="edit_orders",
-            weight=5,
-            orders=len(chunk),
-        )
-        yield from self._batch(kind, request, chunk, refs, receipts)
-        return None
 
     # -- cancel
     def cancel_orders(self, requests: Sequence[CancelRequest]) -> RestFlow[list[CommandReceipt]]:
@@ -418,13 +396,15 @@ class CommandMixin(FlowBase):
             return from_error(
                 kind, exc, symbol=symbol, order_id=req.id, client_order_id=req.client_order_id
             )
-        result = yield from self._send(_write("DELETE", ALGO_PATH, params, tag="cancel_algo_order"))
-        if isinstance(result, BatMarketsError):
-            return from_error(
-                kind, result, symbol=symbol, order_id=req.id, client_order_id=req.client_order_id
+        return (
+            yield from self._write_one(
+                kind,
+                _write("DELETE", ALGO_PATH, params, tag="cancel_algo_order"),
+                symbol=symbol,
+                order_id=req.id,
+                client_order_id=req.client_order_id,
+                algo=True,
             )
-        return self._algo_receipt(
-            kind, result.body, symbol=symbol, order_id=req.id, client_order_id=req.client_order_id
         )
 
     def _cancel_chunk(
@@ -447,15 +427,13 @@ class CommandMixin(FlowBase):
         if len(items) == 1:
             i, params = items[0]
             sym, oid, cid = refs[0]
-            result = yield from self._send(_write("DELETE", ORDER_PATH, params, tag="cancel_order"))
-            if isinstance(result, BatMarketsError):
-                receipts[i] = from_error(
-                    kind, result, symbol=sym, order_id=oid, client_order_id=cid
-                )
-            else:
-                receipts[i] = self._order_receipt(
-                    kind, result.body, symbol=sym, order_id=oid, client_order_id=cid
-                )
+            receipts[i] = yield from self._write_one(
+                kind,
+                _write("DELETE", ORDER_PATH, params, tag="cancel_order"),
+                symbol=sym,
+                order_id=oid,
+                client_order_id=cid,
+            )
             return None
         values: list[Any] = [
             int(v) if key == "orderIdList" else v for _, p in items for k, v in p if k != "symbol"
@@ -486,7 +464,7 @@ class CommandMixin(FlowBase):
                 try:
                     rows = yield from self._get(request, list[_SymbolOnly], "open orders")
                 except BatMarketsError as exc:  # nothing was cancelled
-                    return [_rejected(kind, exc)]
+                    return [rejected(kind, exc)]
                 found.update(r.symbol for r in rows)
             natives = sorted(found)
             if not natives:
@@ -612,10 +590,10 @@ class CommandMixin(FlowBase):
         try:
             response = yield _write("POST", "/fapi/v1/order/test", params, tag="validate_order")
         except BatMarketsError as exc:  # a test order never executes: not ambiguous
-            return _rejected(kind, exc, symbol=symbol, client_order_id=cid)
+            return rejected(kind, exc, symbol=symbol, client_order_id=cid)
         err = classify(response.status, response.headers, response.body, write=False)
         if err is not None:
-            return _rejected(kind, err, symbol=symbol, client_order_id=cid)
+            return rejected(kind, err, symbol=symbol, client_order_id=cid)
         return accepted(kind, symbol=symbol, client_order_id=cid)
 
     def _safe_unified(self, request: Any) -> str | None:
@@ -625,24 +603,6 @@ class CommandMixin(FlowBase):
             sym = getattr(request, "symbol", None)
             return sym if isinstance(sym, str) else None
         return self._unified(native)
-
-
-def _rejected(
-    kind: CommandKind,
-    err: BatMarketsError,
-    *,
-    symbol: str | None = None,
-    client_order_id: str | None = None,
-) -> CommandReceipt:
-    """REJECTED even for transport errors: used where nothing can have executed."""
-    return CommandReceipt(
-        kind=kind,
-        status=CommandStatus.REJECTED,
-        venue=VENUE,
-        symbol=symbol,
-        client_order_id=client_order_id,
-        error=err,
-    )
 
 
 def _complete(receipts: list[CommandReceipt | None]) -> list[CommandReceipt]:

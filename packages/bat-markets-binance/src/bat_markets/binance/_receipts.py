@@ -14,7 +14,7 @@ from bat_markets.core import (
 
 from ._errors import VENUE, is_noop
 
-__all__ = ["accepted", "from_error", "unknown", "as_unknown"]
+__all__ = ["accepted", "from_error", "unknown", "rejected", "as_unknown"]
 
 
 def accepted(
@@ -64,29 +64,12 @@ def from_error(
 ) -> CommandReceipt:
     """REJECTED, UNKNOWN (ambiguous / transport) or ACCEPTED no-op (state already holds)."""
     if is_noop(err.code):
-        return CommandReceipt(
-            kind=kind,
-            status=CommandStatus.ACCEPTED,
-            venue=VENUE,
-            symbol=symbol,
-            order_id=order_id,
-            client_order_id=client_order_id,
-            error=err,
-            noop=True,
-        )
-    if isinstance(err, (UnknownExecution, TransportError)):
-        return unknown(
-            kind, as_unknown(err), symbol=symbol, order_id=order_id, client_order_id=client_order_id
-        )
-    return CommandReceipt(
-        kind=kind,
-        status=CommandStatus.REJECTED,
-        venue=VENUE,
-        symbol=symbol,
-        order_id=order_id,
-        client_order_id=client_order_id,
-        error=err,
-    )
+        status = CommandStatus.ACCEPTED
+    elif isinstance(err, (UnknownExecution, TransportError)):
+        status, err = CommandStatus.UNKNOWN, as_unknown(err)
+    else:
+        status = CommandStatus.REJECTED
+    return _with_error(kind, status, err, symbol, order_id, client_order_id)
 
 
 def unknown(
@@ -97,12 +80,38 @@ def unknown(
     order_id: str | None = None,
     client_order_id: str | None = None,
 ) -> CommandReceipt:
+    """UNKNOWN: the request may have executed (reconcile)."""
+    return _with_error(kind, CommandStatus.UNKNOWN, err, symbol, order_id, client_order_id)
+
+
+def rejected(
+    kind: CommandKind,
+    err: BatMarketsError,
+    *,
+    symbol: str | None = None,
+    order_id: str | None = None,
+    client_order_id: str | None = None,
+) -> CommandReceipt:
+    """REJECTED even for transport errors: for requests that cannot have executed."""
+    return _with_error(kind, CommandStatus.REJECTED, err, symbol, order_id, client_order_id)
+
+
+def _with_error(
+    kind: CommandKind,
+    status: CommandStatus,
+    err: BatMarketsError,
+    symbol: str | None,
+    order_id: str | None,
+    client_order_id: str | None,
+) -> CommandReceipt:
+    # an ACCEPTED receipt that carries an error is a venue no-op: the state already held
     return CommandReceipt(
         kind=kind,
-        status=CommandStatus.UNKNOWN,
+        status=status,
         venue=VENUE,
         symbol=symbol,
         order_id=order_id,
         client_order_id=client_order_id,
         error=err,
+        noop=status is CommandStatus.ACCEPTED,
     )

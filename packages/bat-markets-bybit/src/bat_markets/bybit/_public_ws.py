@@ -137,9 +137,25 @@ class PublicDecoder:
             except msgspec.MsgspecError:
                 pass
             else:
-                timestamp = book.cts if book.cts is not None else book.ts
+                cts = book.cts
+                data = book.data
+                if book.type == "delta":  # the hot path, inlined from ``_book_events``
+                    return StreamData(
+                        topic=book.topic,
+                        events=[
+                            BookDeltaEvent(
+                                symbol=self._unify(data.s),
+                                bids=data.b,
+                                asks=data.a,
+                                last_id=data.u,
+                                sequence=data.seq,
+                                timestamp=book.ts if cts is None else cts,
+                            )
+                        ],
+                    )
                 return StreamData(
-                    topic=book.topic, events=self._book_events(book.type, book.data, timestamp)
+                    topic=book.topic,
+                    events=self._book_events(book.type, data, book.ts if cts is None else cts),
                 )
         elif trade_frame:
             try:

@@ -19,10 +19,10 @@ one ``.`` (``"123"``, ``"123.40"``, ``".5"``, ``"5."``).
 **Speed.** Layout per side: ``dict`` price -> amount plus a sorted ``list`` of price keys kept
 with ``bisect``; both sides keep their best level at the *end* of the list (asks are stored
 negated), because venue updates cluster at the top of the book and edits near the end of a list
-are cheap. A deleted level only leaves its dict; its key stays in the list as a tombstone (a
-``set`` per side) until the price comes back (then nothing moves) or the key reaches the top
-(popped at once, so the best level is always ``keys[-1]``); tombstones are swept from the list
-when they outnumber half the live levels. Price strings repeat constantly (the same levels
+are cheap. A deleted level only leaves its dict; its key stays in the list as a tombstone until the
+price comes back (then nothing moves: a ``set`` per side tells which prices are listed) or the key
+reaches the top (popped at once, so the best level is always ``keys[-1]``); tombstones are swept
+from the list when they outnumber half the live levels. Price strings repeat constantly (the same levels
 churn), so each book caches string -> ticks; amounts are cached too while they repeat often
 enough to pay (measured per book, switched off and re-probed otherwise). A delta is applied in
 two passes: the first makes sure every string of the update has a cache entry (parsing the new
@@ -211,12 +211,12 @@ class OrderBook:
     """
 
     __slots__ = (
-        "_adead",
         "_ak",
         "_asks",
-        "_bdead",
+        "_aset",
         "_bids",
         "_bk",
+        "_bset",
         "_pcache",
         "_pdec",
         "_pm",
@@ -253,8 +253,8 @@ class OrderBook:
         self._asks: dict[int, int] = {}
         self._bk: list[int] = []  # bid prices ascending (best last), tombstones included
         self._ak: list[int] = []  # negated ask prices ascending (best last), tombstones included
-        self._bdead: set[int] = set()  # tombstones in ``_bk`` (deleted bid prices)
-        self._adead: set[int] = set()  # tombstones in ``_ak`` (negated deleted ask prices)
+        self._bset: set[int] = set()  # the bid prices in ``_bk`` (live or tombstone)
+        self._aset: set[int] = set()  # the ask prices in ``_ak`` (live or tombstone), not negated
         self._pcache: dict[str, int] = {}
         self._qcache: dict[str, int] = {}
         self._qcache_on = True
@@ -272,8 +272,8 @@ class OrderBook:
         self._asks = {}
         self._bk = []
         self._ak = []
-        self._bdead = set()
-        self._adead = set()
+        self._bset = set()
+        self._aset = set()
         self.update_id = None
         self.timestamp = None
 
@@ -304,8 +304,8 @@ class OrderBook:
         self._asks = ad
         self._bk = sorted(bd)
         self._ak = sorted([-p for p in ad])
-        self._bdead = set()
-        self._adead = set()
+        self._bset = set(bd)
+        self._aset = set(ad)
         self.update_id = update_id
         self.timestamp = timestamp
 
@@ -356,43 +356,38 @@ class OrderBook:
         except (_OffGrid, _Malformed, ValueError, TypeError, AttributeError):
             return self._apply_general(bids, asks, update_id, timestamp)
         # Pass 2: apply; nothing below can fail. Most levels only change the amount of a known
-        # price (one dict store); a deleted price becomes a tombstone, a returning one revives it.
+        # price (one dict store). A deleted price only leaves the dict (its key stays listed as a
+        # tombstone), so a returning price usually finds its key still in place.
         book = self._bids
         keys = self._bk
-        dead = self._bdead
+        listed = self._bset
         for price, amount in b:
             p = pcache[price]
             q = qmap[amount]
             if q:
-                if p not in book:
-                    if p in dead:
-                        dead.remove(p)
-                    else:
-                        insort(keys, p)
+                if p not in book and p not in listed:
+                    insort(keys, p)
+                    listed.add(p)
                 book[p] = q
             elif p in book:
                 del book[p]
-                dead.add(p)
-        if dead and keys[-1] in dead:
-            _pop_dead(keys, dead)
+        if keys and keys[-1] not in book:
+            _pop_dead(keys, book, listed, 1)
         book = self._asks
         keys = self._ak
-        dead = self._adead
+        listed = self._aset
         for price, amount in a:
             p = pcache[price]
             q = qmap[amount]
             if q:
-                if p not in book:
-                    if -p in dead:
-                        dead.remove(-p)
-                    else:
-                        insort(keys, -p)
+                if p not in book and p not in listed:
+                    insort(keys, -p)
+                    listed.add(p)
                 book[p] = q
             elif p in book:
                 del book[p]
-                dead.add(-p)
-        if dead and keys[-1] in dead:
-            _pop_dead(keys, dead)
+        if keys and -keys[-1] not in book:
+            _pop_dead(keys, book, listed, -1)
         if update_id is not None:
             self.update_id = update_id
         if timestamp is not None:
@@ -460,23 +455,20 @@ class OrderBook:
         """``apply_delta`` for any iterable, off-grid values (widening) and malformed updates."""
         cb, ca = self._convert_update(bids, asks)
         self._count(len(cb) + len(ca))
-        for levels, book, keys, dead, sign in (
-            (cb, self._bids, self._bk, self._bdead, 1),
-            (ca, self._asks, self._ak, self._adead, -1),
+        for levels, book, keys, listed, sign in (
+            (cb, self._bids, self._bk, self._bset, 1),
+            (ca, self._asks, self._ak, self._aset, -1),
         ):
             for p, q in levels:
                 if q:
-                    if p not in book:
-                        if sign * p in dead:
-                            dead.remove(sign * p)
-                        else:
-                            insort(keys, sign * p)
+                    if p not in book and p not in listed:
+                        insort(keys, sign * p)
+                        listed.add(p)
                     book[p] = q
                 elif p in book:
                     del book[p]
-                    dead.add(sign * p)
-            if dead and keys[-1] in dead:
-                _pop_dead(keys, dead)
+            if keys and sign * keys[-1] not in book:
+                _pop_dead(keys, book, listed, sign)
         if update_id is not None:
             self.update_id = update_id
         if timestamp is not None:
@@ -537,12 +529,13 @@ class OrderBook:
             self._pcache.clear()
         if len(self._qcache) > _CACHE_LIMIT:
             self._qcache.clear()
-        if len(self._bdead) > 16 + len(self._bids) // 2:
-            self._bk = [k for k in self._bk if k not in self._bdead]
-            self._bdead = set()
-        if len(self._adead) > 16 + len(self._asks) // 2:
-            self._ak = [k for k in self._ak if k not in self._adead]
-            self._adead = set()
+        bids, asks = self._bids, self._asks
+        if len(self._bk) > 16 + len(bids) * 3 // 2:
+            self._bk = [k for k in self._bk if k in bids]
+            self._bset = set(bids)
+        if len(self._ak) > 16 + len(asks) * 3 // 2:
+            self._ak = [k for k in self._ak if -k in asks]
+            self._aset = set(asks)
         if self._qcache_on:
             if self._qmiss * 10 > _QCACHE_PROBE * 6:
                 self._qcache_on = False
@@ -560,8 +553,8 @@ class OrderBook:
         self._asks = {p * factor: q for p, q in self._asks.items()}
         self._bk = [p * factor for p in self._bk]
         self._ak = [p * factor for p in self._ak]
-        self._bdead = {p * factor for p in self._bdead}
-        self._adead = {p * factor for p in self._adead}
+        self._bset = {p * factor for p in self._bset}
+        self._aset = {p * factor for p in self._aset}
         self._ps, self._pm, self._pcache, self._pdec = scale, 1, cache, {}
         self.tick_size = _unit_decimal(scale, 1)
 
@@ -654,8 +647,8 @@ class OrderBook:
             raise ValueError("n must be >= 0")
         bd, ad = self._bids, self._asks
         return (
-            [(p, bd[p]) for p in _best_keys(self._bk, self._bdead, n)],
-            [(-p, ad[-p]) for p in _best_keys(self._ak, self._adead, n)],
+            [(p, bd[p]) for p in _best_keys(self._bk, bd, 1, n)],
+            [(-p, ad[-p]) for p in _best_keys(self._ak, ad, -1, n)],
         )
 
     def is_crossed(self) -> bool:
@@ -748,8 +741,8 @@ class OrderBook:
         other._asks = self._asks.copy()
         other._bk = self._bk.copy()
         other._ak = self._ak.copy()
-        other._bdead = self._bdead.copy()
-        other._adead = self._adead.copy()
+        other._bset = self._bset.copy()
+        other._aset = self._aset.copy()
         # Caches map immutable inputs to values at a given unit; a book that widens replaces its
         # own cache objects, so sharing them is safe.
         other._pcache, other._qcache = self._pcache, self._qcache
@@ -765,21 +758,21 @@ class OrderBook:
         )
 
 
-def _pop_dead(keys: list[int], dead: set[int]) -> None:
+def _pop_dead(keys: list[int], book: dict[int, int], listed: set[int], sign: int) -> None:
     """Pop tombstones off the best end of ``keys`` so that ``keys[-1]`` is a live level again."""
-    while keys and keys[-1] in dead:
-        dead.remove(keys.pop())
+    while keys and sign * keys[-1] not in book:
+        listed.remove(sign * keys.pop())
 
 
-def _best_keys(keys: list[int], dead: set[int], n: int) -> list[int]:
-    """The ``n`` best live keys of one side, best first."""
-    if not dead:
+def _best_keys(keys: list[int], book: dict[int, int], sign: int, n: int) -> list[int]:
+    """The ``n`` best live keys (as stored: asks negated) of one side, best first."""
+    if len(keys) == len(book):  # no tombstones
         return keys[: -n - 1 : -1]
     out: list[int] = []
     if n:
         append = out.append
         for k in reversed(keys):
-            if k not in dead:
+            if sign * k in book:
                 append(k)
                 if len(out) == n:
                     break

@@ -13,13 +13,14 @@ sent over REST instead).
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from bat_markets.core import (
     CancelRequest,
     CommandKind,
+    CommandReceipt,
     ConfigError,
     EditExpectation,
     EditRequest,
@@ -32,6 +33,7 @@ from bat_markets.core import (
     PositionMode,
     PositionModeRequest,
     PositionSide,
+    RestFlow,
     Side,
     TimeInForce,
     TriggerBy,
@@ -289,6 +291,121 @@ class CommandAPI(ClientBase):
             spec.symbol, order_id=id or None, client_order_id=client_order_id
         )
 
+    def _lane_of(self, method: str) -> CommandLane:
+        """The command lane for ``method`` (``*_ws``: checked to have a websocket route)."""
+        return self._ws_lane(method) if method.endswith("_ws") else self._command_lane(method)
+
+    async def _send(
+        self,
+        method: str,
+        lane: CommandLane,
+        kind: CommandKind,
+        requests: Sequence[Any],
+        specs: Sequence[CommandSpec],
+    ) -> list[PendingCommandHandle]:
+        """Submit create/edit/cancel requests: the adapter's REST flow, or for ``*_ws`` methods
+        the venue's order websocket only (in venue-sized batch requests)."""
+        adapter = self._adapter
+        caps = adapter.capabilities
+        rest: Callable[[Sequence[Any]], RestFlow[list[CommandReceipt]]]
+        if kind is CommandKind.CREATE_ORDER:
+            rest, batch = adapter.create_orders, caps.max_batch_create
+        elif kind is CommandKind.EDIT_ORDER:
+            rest, batch = adapter.edit_orders, caps.max_batch_edit
+        else:
+            rest, batch = adapter.cancel_orders, caps.max_batch_cancel
+        if method.endswith("_ws"):
+            return await lane.submit_ws(kind, specs, self._ws_commands(lane, kind, requests, batch))
+        return await lane.submit(kind, specs, rest(requests))
+
+    async def _create_one(
+        self, method: str, lane: CommandLane, spec: InstrumentSpec, request: OrderRequest
+    ) -> PendingCommandHandle:
+        create = self._create_spec(spec, request)
+        [handle] = await self._send(method, lane, CommandKind.CREATE_ORDER, [request], [create])
+        return handle
+
+    async def _create_batch(
+        self, method: str, orders: Sequence[Mapping[str, Any]]
+    ) -> list[PendingCommandHandle]:
+        lane = self._lane_of(method)
+        if not orders:
+            raise ConfigError(f"{method} needs at least one order", venue=self._adapter.id)
+        parsed = [self._order_from(lane, item) for item in orders]
+        requests = [r for _, r in parsed]
+        self._unique_ids(requests)
+        specs = [self._create_spec(s, r) for s, r in parsed]
+        return await self._send(method, lane, CommandKind.CREATE_ORDER, requests, specs)
+
+    async def _edit_one(
+        self,
+        method: str,
+        id: str | None,
+        symbol: str,
+        amount: object,
+        price: object,
+        trigger_price: object,
+        client_order_id: str | None,
+    ) -> PendingCommandHandle:
+        lane = self._lane_of(method)
+        request, spec = await self._edit(
+            lane, id, symbol, amount, price, trigger_price, client_order_id
+        )
+        [handle] = await self._send(method, lane, CommandKind.EDIT_ORDER, [request], [spec])
+        return handle
+
+    async def _edit_batch(
+        self, method: str, edits: Sequence[Mapping[str, Any]]
+    ) -> list[PendingCommandHandle]:
+        lane = self._lane_of(method)
+        venue = self._adapter.id
+        if not edits:
+            raise ConfigError(f"{method} needs at least one edit", venue=venue)
+        requests, specs = [], []
+        for item in edits:
+            _keys(item, _EDIT_KEYS, "edit", venue)
+            if "symbol" not in item:
+                raise ConfigError("each edit needs 'symbol'", venue=venue)
+            request, spec = await self._edit(
+                lane,
+                item.get("id"),
+                item["symbol"],
+                item.get("amount"),
+                item.get("price"),
+                item.get("trigger_price"),
+                item.get("client_order_id"),
+            )
+            requests.append(request)
+            specs.append(spec)
+        return await self._send(method, lane, CommandKind.EDIT_ORDER, requests, specs)
+
+    async def _cancel_one(
+        self, method: str, id: str | None, symbol: str, client_order_id: str | None
+    ) -> PendingCommandHandle:
+        lane = self._lane_of(method)
+        request, spec = self._cancel(id, symbol, client_order_id)
+        [handle] = await self._send(method, lane, CommandKind.CANCEL_ORDER, [request], [spec])
+        return handle
+
+    async def _cancel_batch(
+        self, method: str, cancels: Sequence[Mapping[str, Any]]
+    ) -> list[PendingCommandHandle]:
+        lane = self._lane_of(method)
+        venue = self._adapter.id
+        if not cancels:
+            raise ConfigError(f"{method} needs at least one order", venue=venue)
+        requests, specs = [], []
+        for item in cancels:
+            _keys(item, _CANCEL_KEYS, "cancel", venue)
+            if "symbol" not in item:
+                raise ConfigError("each cancel needs 'symbol'", venue=venue)
+            request, spec = self._cancel(
+                item.get("id"), item["symbol"], item.get("client_order_id")
+            )
+            requests.append(request)
+            specs.append(spec)
+        return await self._send(method, lane, CommandKind.CANCEL_ORDER, requests, specs)
+
     # -- REST commands
 
     async def create_order(
@@ -320,25 +437,13 @@ class CommandAPI(ClientBase):
             position_side=position_side, client_order_id=client_order_id, good_till=good_till,
             callback_rate=callback_rate, reference_price=reference_price,
         )  # fmt: skip
-        flow = self._adapter.create_orders([request])
-        [handle] = await lane.submit(
-            CommandKind.CREATE_ORDER, [self._create_spec(spec, request)], flow
-        )
-        return handle
+        return await self._create_one("create_order", lane, spec, request)
 
     async def create_orders(
         self, orders: Sequence[Mapping[str, Any]]
     ) -> list[PendingCommandHandle]:
         """Place several orders (the adapter batches them in venue-sized chunks)."""
-        lane = self._command_lane("create_orders")
-        if not orders:
-            raise ConfigError("create_orders needs at least one order", venue=self._adapter.id)
-        parsed = [self._order_from(lane, item) for item in orders]
-        requests = [r for _, r in parsed]
-        self._unique_ids(requests)
-        flow = self._adapter.create_orders(requests)
-        specs = [self._create_spec(s, r) for s, r in parsed]
-        return await lane.submit(CommandKind.CREATE_ORDER, specs, flow)
+        return await self._create_batch("create_orders", orders)
 
     async def edit_order(
         self,
@@ -351,65 +456,25 @@ class CommandAPI(ClientBase):
         client_order_id: str | None = None,
     ) -> PendingCommandHandle:
         """Change the amount / price / trigger of a live order (addressed by id or client id)."""
-        lane = self._command_lane("edit_order")
-        request, spec = await self._edit(
-            lane, id, symbol, amount, price, trigger_price, client_order_id
+        return await self._edit_one(
+            "edit_order", id, symbol, amount, price, trigger_price, client_order_id
         )
-        [handle] = await lane.submit(
-            CommandKind.EDIT_ORDER, [spec], self._adapter.edit_orders([request])
-        )
-        return handle
 
     async def edit_orders(self, edits: Sequence[Mapping[str, Any]]) -> list[PendingCommandHandle]:
         """Edit several orders; each dict has ``id`` or ``client_order_id``, ``symbol`` and values."""
-        lane = self._command_lane("edit_orders")
-        if not edits:
-            raise ConfigError("edit_orders needs at least one edit", venue=self._adapter.id)
-        pairs = []
-        for item in edits:
-            _keys(item, _EDIT_KEYS, "edit", self._adapter.id)
-            if "symbol" not in item:
-                raise ConfigError("each edit needs 'symbol'", venue=self._adapter.id)
-            pairs.append(
-                await self._edit(
-                    lane,
-                    item.get("id"),
-                    item["symbol"],
-                    item.get("amount"),
-                    item.get("price"),
-                    item.get("trigger_price"),
-                    item.get("client_order_id"),
-                )
-            )
-        flow = self._adapter.edit_orders([r for r, _ in pairs])
-        return await lane.submit(CommandKind.EDIT_ORDER, [s for _, s in pairs], flow)
+        return await self._edit_batch("edit_orders", edits)
 
     async def cancel_order(
         self, id: str | None, symbol: str, *, client_order_id: str | None = None
     ) -> PendingCommandHandle:
         """Cancel one order; resolves ACCEPTED only once the order is canceled."""
-        lane = self._command_lane("cancel_order")
-        request, spec = self._cancel(id, symbol, client_order_id)
-        [handle] = await lane.submit(
-            CommandKind.CANCEL_ORDER, [spec], self._adapter.cancel_orders([request])
-        )
-        return handle
+        return await self._cancel_one("cancel_order", id, symbol, client_order_id)
 
     async def cancel_orders(
         self, cancels: Sequence[Mapping[str, Any]]
     ) -> list[PendingCommandHandle]:
         """Cancel several orders; each dict has ``id`` or ``client_order_id`` and ``symbol``."""
-        lane = self._command_lane("cancel_orders")
-        if not cancels:
-            raise ConfigError("cancel_orders needs at least one order", venue=self._adapter.id)
-        pairs = []
-        for item in cancels:
-            _keys(item, _CANCEL_KEYS, "cancel", self._adapter.id)
-            if "symbol" not in item:
-                raise ConfigError("each cancel needs 'symbol'", venue=self._adapter.id)
-            pairs.append(self._cancel(item.get("id"), item["symbol"], item.get("client_order_id")))
-        flow = self._adapter.cancel_orders([r for r, _ in pairs])
-        return await lane.submit(CommandKind.CANCEL_ORDER, [s for _, s in pairs], flow)
+        return await self._cancel_batch("cancel_orders", cancels)
 
     async def cancel_all_orders(self, symbol: str | None = None) -> PendingCommandHandle:
         """Cancel every open order of ``symbol`` (of every symbol when ``None``)."""
@@ -607,26 +672,13 @@ class CommandAPI(ClientBase):
             position_side=position_side, client_order_id=client_order_id, good_till=good_till,
             callback_rate=callback_rate, reference_price=reference_price,
         )  # fmt: skip
-        commands = self._ws_commands(lane, CommandKind.CREATE_ORDER, [request], 1)
-        [handle] = await lane.submit_ws(
-            CommandKind.CREATE_ORDER, [self._create_spec(spec, request)], commands
-        )
-        return handle
+        return await self._create_one("create_order_ws", lane, spec, request)
 
     async def create_orders_ws(
         self, orders: Sequence[Mapping[str, Any]]
     ) -> list[PendingCommandHandle]:
         """``create_orders`` over the order websocket (venue batch requests)."""
-        lane = self._ws_lane("create_orders_ws")
-        if not orders:
-            raise ConfigError("create_orders_ws needs at least one order", venue=self._adapter.id)
-        parsed = [self._order_from(lane, item) for item in orders]
-        requests = [r for _, r in parsed]
-        self._unique_ids(requests)
-        batch = self._adapter.capabilities.max_batch_create
-        commands = self._ws_commands(lane, CommandKind.CREATE_ORDER, requests, batch)
-        specs = [self._create_spec(s, r) for s, r in parsed]
-        return await lane.submit_ws(CommandKind.CREATE_ORDER, specs, commands)
+        return await self._create_batch("create_orders_ws", orders)
 
     async def edit_order_ws(
         self,
@@ -639,67 +691,27 @@ class CommandAPI(ClientBase):
         client_order_id: str | None = None,
     ) -> PendingCommandHandle:
         """``edit_order`` over the order websocket only."""
-        lane = self._ws_lane("edit_order_ws")
-        request, spec = await self._edit(
-            lane, id, symbol, amount, price, trigger_price, client_order_id
+        return await self._edit_one(
+            "edit_order_ws", id, symbol, amount, price, trigger_price, client_order_id
         )
-        commands = self._ws_commands(lane, CommandKind.EDIT_ORDER, [request], 1)
-        [handle] = await lane.submit_ws(CommandKind.EDIT_ORDER, [spec], commands)
-        return handle
 
     async def edit_orders_ws(
         self, edits: Sequence[Mapping[str, Any]]
     ) -> list[PendingCommandHandle]:
         """``edit_orders`` over the order websocket (venue batch requests)."""
-        lane = self._ws_lane("edit_orders_ws")
-        if not edits:
-            raise ConfigError("edit_orders_ws needs at least one edit", venue=self._adapter.id)
-        pairs = []
-        for item in edits:
-            _keys(item, _EDIT_KEYS, "edit", self._adapter.id)
-            if "symbol" not in item:
-                raise ConfigError("each edit needs 'symbol'", venue=self._adapter.id)
-            pairs.append(
-                await self._edit(
-                    lane,
-                    item.get("id"),
-                    item["symbol"],
-                    item.get("amount"),
-                    item.get("price"),
-                    item.get("trigger_price"),
-                    item.get("client_order_id"),
-                )
-            )
-        batch = self._adapter.capabilities.max_batch_edit
-        commands = self._ws_commands(lane, CommandKind.EDIT_ORDER, [r for r, _ in pairs], batch)
-        return await lane.submit_ws(CommandKind.EDIT_ORDER, [s for _, s in pairs], commands)
+        return await self._edit_batch("edit_orders_ws", edits)
 
     async def cancel_order_ws(
         self, id: str | None, symbol: str, *, client_order_id: str | None = None
     ) -> PendingCommandHandle:
         """``cancel_order`` over the order websocket only."""
-        lane = self._ws_lane("cancel_order_ws")
-        request, spec = self._cancel(id, symbol, client_order_id)
-        commands = self._ws_commands(lane, CommandKind.CANCEL_ORDER, [request], 1)
-        [handle] = await lane.submit_ws(CommandKind.CANCEL_ORDER, [spec], commands)
-        return handle
+        return await self._cancel_one("cancel_order_ws", id, symbol, client_order_id)
 
     async def cancel_orders_ws(
         self, cancels: Sequence[Mapping[str, Any]]
     ) -> list[PendingCommandHandle]:
         """``cancel_orders`` over the order websocket (venue batch requests)."""
-        lane = self._ws_lane("cancel_orders_ws")
-        if not cancels:
-            raise ConfigError("cancel_orders_ws needs at least one order", venue=self._adapter.id)
-        pairs = []
-        for item in cancels:
-            _keys(item, _CANCEL_KEYS, "cancel", self._adapter.id)
-            if "symbol" not in item:
-                raise ConfigError("each cancel needs 'symbol'", venue=self._adapter.id)
-            pairs.append(self._cancel(item.get("id"), item["symbol"], item.get("client_order_id")))
-        batch = self._adapter.capabilities.max_batch_cancel
-        commands = self._ws_commands(lane, CommandKind.CANCEL_ORDER, [r for r, _ in pairs], batch)
-        return await lane.submit_ws(CommandKind.CANCEL_ORDER, [s for _, s in pairs], commands)
+        return await self._cancel_batch("cancel_orders_ws", cancels)
 
     async def cancel_all_orders_ws(self, symbol: str | None = None) -> PendingCommandHandle:
         """Cancel all open orders over the order websocket: the open orders are read (a REST
