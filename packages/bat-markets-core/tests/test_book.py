@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import random
 import zlib
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from bat_markets.core import (
     DecodeError,
     OrderBook,
     OrderBookSnapshot,
+    RawLevel,
     format_decimal,
 )
 
@@ -685,3 +687,191 @@ def test_large_books_match_reference(seed: int, grid: tuple[Decimal, Decimal], d
         assert_same(book, ref, depth=100)
     assert book.bid_depth > 900
     assert book.ask_depth > 900
+
+
+# -- internals of the fast path: tombstones, sweeps, caches ---------------------------------------
+
+
+def check_internals(book: OrderBook) -> None:
+    """Invariants of the per-side layout (private attributes, on purpose)."""
+    for keys, listed, levels, sign in (
+        (book._bk, book._bset, book._bids, 1),
+        (book._ak, book._aset, book._asks, -1),
+    ):
+        assert keys == sorted(keys)
+        assert len(set(keys)) == len(keys)  # no duplicate keys
+        assert {sign * k for k in keys} == listed  # ``listed`` mirrors the key list
+        assert set(levels) <= listed  # every live level is listed; the rest are tombstones
+        assert all(q > 0 for q in levels.values())
+        if keys:
+            assert sign * keys[-1] in levels  # the best end is never a tombstone
+
+
+def churn(seed: int, n: int, width: int = 40) -> list[Update]:
+    """Deltas that delete and re-add the same few prices near the top, like a real venue."""
+    rng = random.Random(seed)
+    out: list[Update] = []
+    for _ in range(n):
+        diff: Update = ([], [])
+        for _ in range(rng.randint(0, 14)):
+            side = rng.randrange(2)
+            ticks = (
+                1000 - 1 - rng.randrange(width) if side == 0 else 1000 + 1 + rng.randrange(width)
+            )
+            amount = "0" if rng.random() < 0.4 else f"{rng.randint(1, 3000) / 1000:.3f}"
+            diff[side].append((f"{ticks / 10:.1f}", amount))
+        out.append(diff)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_tombstones_keep_the_book_exact(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Heavy delete/re-add churn with frequent bookkeeping windows (sweeps, cache bounds)."""
+    import bat_markets.core._book as engine
+
+    monkeypatch.setattr(engine, "_QCACHE_PROBE", 16 + 8 * seed)
+    monkeypatch.setattr(engine, "_CACHE_LIMIT", 24)  # caches emptied at many window ends
+    book = make()
+    ref = RefBook()
+    snap: Update = ([(f"{(999 - i) / 10:.1f}", "1.000") for i in range(30)], [])
+    book.apply_snapshot(*snap)
+    ref.snapshot(*snap)
+    most = 0
+    for n, (bids, asks) in enumerate(churn(seed, 400)):
+        book.apply_delta(bids, asks, update_id=n)
+        ref.delta(bids, asks)
+        check_internals(book)
+        assert_same(book, ref, depth=50)
+        tombstones = len(book._bk) - book.bid_depth + len(book._ak) - book.ask_depth
+        most = max(most, tombstones)
+    assert most > 0  # the scenario exercises tombstones
+
+
+def test_tombstones_are_swept(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bat_markets.core._book as engine
+
+    monkeypatch.setattr(engine, "_QCACHE_PROBE", 50)
+    book = make("1", "1")
+    book.apply_snapshot([(str(p), "1") for p in range(1, 101)], [("200", "1")])
+    book.apply_delta([(str(p), "0") for p in range(1, 41)], [])  # 40 deep deletes
+    assert (len(book._bk), book.bid_depth) == (100, 60)  # tombstones, under the sweep bar
+    # the window ends in the next delta (50 levels since the snapshot's): 55 tombstones > 16 + 45/2
+    book.apply_delta([(str(p), "0") for p in range(41, 56)], [])
+    assert book._bk == list(range(56, 101))
+    assert book._bset == set(range(56, 101))
+    assert book.top_ticks(100)[0] == [(p, 1) for p in range(100, 55, -1)]
+    check_internals(book)
+    # same on the ask side (keys negated)
+    book.apply_snapshot([("1", "1")], [(str(p), "1") for p in range(101, 201)])
+    book.apply_delta([], [(str(p), "0") for p in range(161, 201)])
+    assert (len(book._ak), book.ask_depth) == (100, 60)
+    book.apply_delta([], [(str(p), "0") for p in range(146, 161)])
+    assert book._ak == list(range(-145, -100))
+    assert book.top_ticks(100)[1] == [(p, 1) for p in range(101, 146)]
+    check_internals(book)
+
+
+def test_tombstone_revival_and_top_pop() -> None:
+    book = make("1", "1")
+    book.apply_snapshot([("10", "1"), ("9", "1"), ("8", "1")], [("11", "1"), ("12", "1")])
+    book.apply_delta([("9", "0")], [("12", "0")])  # deep deletes: tombstones stay listed
+    assert (book._bk, book._ak) == ([8, 9, 10], [-12, -11])
+    assert book.top_ticks(5) == ([(10, 1), (8, 1)], [(11, 1)])
+    assert (book.bid_depth, book.ask_depth) == (2, 1)
+    book.apply_delta([("9", "5")], [("12", "6")])  # revived in place, no list edit
+    assert (book._bk, book._ak) == ([8, 9, 10], [-12, -11])
+    assert book.top_ticks(5) == ([(10, 1), (9, 5), (8, 1)], [(11, 1), (12, 6)])
+    book.apply_delta([("9", "0"), ("10", "0")], [("11", "0")])  # the top goes: tombstones popped
+    assert book.best_bid_ticks() == (8, 1)
+    assert book.best_ask_ticks() == (12, 6)
+    assert (book._bk, book._ak) == ([8], [-12])
+    check_internals(book)
+    book.apply_delta([("8", "0")], [("12", "0")])  # a side emptied by deltas
+    assert (book.best_bid(), book.best_ask(), book._bk, book._ak) == (None, None, [], [])
+    assert not book.is_crossed()
+    check_internals(book)
+
+
+def test_tombstones_survive_copy_widening_and_errors() -> None:
+    book = make()
+    book.apply_snapshot([("100.0", "1"), ("99.9", "2"), ("99.8", "3")], [("100.1", "1")])
+    book.apply_delta([("99.9", "0")], [])
+    assert 999 in book._bset
+    assert 999 not in book._bids
+    twin = book.copy()
+    before = state(book)
+    with pytest.raises(DecodeError):
+        book.apply_delta([("99.9", "7"), ("99.7", "bad")], [])
+    assert state(book) == before
+    check_internals(book)
+    book.apply_delta([("99.85", "4")], [])  # widens prices with a tombstone in the list
+    check_internals(book)
+    assert book.top_ticks(5)[0] == [(10000, 1000), (9985, 4000), (9980, 3000)]
+    book.apply_delta([("99.90", "5")], [])  # the tombstone, rescaled, revives
+    assert book.top_ticks(2)[0] == [(10000, 1000), (9990, 5000)]
+    check_internals(book)
+    # the copy kept its own layout
+    assert twin.top_ticks(5)[0] == [(1000, 1000), (998, 3000)]
+    twin.apply_delta([("99.9", "8")], [])
+    assert twin.top_ticks(5)[0] == [(1000, 1000), (999, 8000), (998, 3000)]
+    check_internals(twin)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_input_shapes_take_equivalent_paths(seed: int) -> None:
+    """Lists (fast path), tuples and generators (general path), lists of lists: same book."""
+
+    def as_list(levels: Levels) -> Iterable[RawLevel]:
+        return levels
+
+    def as_tuple(levels: Levels) -> Iterable[RawLevel]:
+        return tuple(levels)
+
+    def as_generator(levels: Levels) -> Iterable[RawLevel]:
+        return (lv for lv in levels)
+
+    def as_lists(levels: Levels) -> Iterable[RawLevel]:
+        return [list(lv) for lv in levels]  # type: ignore[misc]
+
+    shapes = [as_list, as_tuple, as_generator, as_lists]
+    books = [make() for _ in shapes]
+    diffs = churn(seed, 150, width=25)
+    for book, shape in zip(books, shapes, strict=True):
+        book.apply_snapshot(shape([("99.9", "1")]), shape([("100.1", "1")]))
+        for bids, asks in diffs:
+            book.apply_delta(shape(bids), shape(asks))
+            check_internals(book)
+    first = state(books[0])
+    assert all(state(book) == first for book in books[1:])
+    assert books[0].bid_depth > 0
+
+
+def test_snapshot_fast_path_last_write_wins() -> None:
+    for shape in (list, tuple):
+        book = make()
+        book.apply_snapshot(
+            shape([("100", "1"), ("100", "0"), ("99", "0"), ("99", "2"), ("98", "3")]),
+            shape([("101", "1"), ("101", "4")]),
+        )
+        assert book.top_ticks(5) == ([(990, 2000), (980, 3000)], [(1010, 4000)])
+        check_internals(book)
+
+
+def test_amount_parsing_paths_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fixed-format amounts (one ``int``) and other spellings convert alike, cache on or off."""
+    import bat_markets.core._book as engine
+
+    amounts = ["1.234", "01.234", "1.2340", "1.23", ".234", "12", "0", "0.000", "5."]
+    expected = [1234, 1234, 1234, 1230, 234, 12000, 0, 0, 5000]
+    for cache_on in (True, False):
+        book = make()
+        book._qcache_on = cache_on
+        monkeypatch.setattr(engine, "_QCACHE_PROBE", 10**9)  # no window: the mode stays put
+        book._qbudget = 10**9
+        for i, (text, steps) in enumerate(zip(amounts, expected, strict=True)):
+            book.apply_delta([(f"{100 + i}.0", text)], [])
+            assert book._bids.get(1000 + 10 * i, 0) == steps
+        assert book._qcache_on is cache_on
+        assert bool(book._qcache) is cache_on
+    assert engine._parse_amount("1.234", 3, 1) == 1234
+    assert engine._parse_amount("1.5", 1, 5) == 3  # not a power-of-ten step: general parser

@@ -29,6 +29,7 @@ from bat_markets.core import (
 __all__ = ["BybitBookSync", "WS_DEPTHS", "ws_depth_for"]
 
 WS_DEPTHS = (1, 50, 200, 1000)
+_APPLIED, _IGNORED = SyncStatus.APPLIED, SyncStatus.IGNORED  # enum attribute access is slow
 
 
 def ws_depth_for(depth: int | None) -> int:
@@ -101,10 +102,12 @@ class BybitBookSync:
             if not self._synced:
                 return self._gap()
             last = self._last_u
+            if last is not None and u != last + 1 and self.strict_sequence:
+                # A repeat of the last frame is harmless; any other jump (a lost delta, or u
+                # restarting below us after a missed u == 1 snapshot) means the book is stale.
+                return _IGNORED if u == last else self._gap()
             if last is not None and u <= last:
-                return SyncStatus.IGNORED
-            if self.strict_sequence and last is not None and u != last + 1:
-                return self._gap()  # a delta was lost
+                return _IGNORED
             book = self.book
             try:
                 book.apply_delta(event.bids, event.asks, update_id=u, timestamp=event.timestamp)
@@ -113,5 +116,5 @@ class BybitBookSync:
             if book.is_crossed():
                 return self._gap()
             self._last_u = u
-            return SyncStatus.APPLIED
+            return _APPLIED
         return self._snapshot(event, event.update_id)

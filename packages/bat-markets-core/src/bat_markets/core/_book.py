@@ -19,21 +19,22 @@ one ``.`` (``"123"``, ``"123.40"``, ``".5"``, ``"5."``).
 **Speed.** Layout per side: ``dict`` price -> amount plus a sorted ``list`` of price keys kept
 with ``bisect``; both sides keep their best level at the *end* of the list (asks are stored
 negated), because venue updates cluster at the top of the book and edits near the end of a list
-are cheap. A deleted level only leaves its dict; its key stays in the list as a tombstone until the
-price comes back (then nothing moves: a ``set`` per side tells which prices are listed) or the key
-reaches the top (popped at once, so the best level is always ``keys[-1]``); tombstones are swept
-from the list when they outnumber half the live levels. Price strings repeat constantly (the same levels
-churn), so each book caches string -> ticks; amounts are cached too while they repeat often
-enough to pay (measured per book, switched off and re-probed otherwise). A delta is applied in
-two passes: the first makes sure every string of the update has a cache entry (parsing the new
-ones; this is where bad input raises, before anything is mutated), the second applies. Caches are
-emptied when they outgrow ``_CACHE_LIMIT`` (checked every ``_QCACHE_PROBE`` levels).
+are cheap. A deleted level only leaves its dict: its key stays in the list as a tombstone (a
+``set`` per side records which prices the list holds), so a price that comes back, as prices near
+the top constantly do, needs no list edit at all; a tombstone that reaches the best end is popped
+at once, so the best level is always ``keys[-1]``, and tombstones are swept when they outnumber
+half the live levels. Price strings repeat constantly (the same levels churn), so each book caches
+string -> ticks; amounts are cached too while they repeat often enough to pay (measured per book,
+switched off and re-probed otherwise). A delta is applied in two passes: the first makes sure
+every string of the update has a cache entry, parsing the new ones (this is where bad input
+raises, before anything is mutated); the second converts through the now-warm caches and applies.
+Caches are emptied when they outgrow ``_CACHE_LIMIT`` (checked every ``_QCACHE_PROBE`` levels).
 """
 
 from __future__ import annotations
 
 import zlib
-from bisect import bisect_left, insort
+from bisect import insort
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import cast
@@ -116,20 +117,19 @@ def _parse(text: object, scale: int, mul: int, is_price: bool) -> int:
     return value
 
 
-def _dot_slice(qs: int, qm: int) -> tuple[int, int]:
-    """``(cut, dot)``: ``amount[cut:dot]`` is where the dot of a fixed-format amount sits.
+def _dot_slice(qs: int, qm: int) -> slice:
+    """``amount[_dot_slice(qs, qm)]`` is the character where the dot of a fixed-format amount sits.
 
     Fixed format means exactly ``qs`` decimals (``"12.345"`` for a step of 0.001), the usual venue
     form, which converts with one ``int`` call. The slice is empty (fast path disabled) for integer
     steps and steps that are not a power of ten.
     """
-    return (-qs - 1, -qs) if qs and qm == 1 else (0, 0)
+    return slice(-qs - 1, -qs) if qs and qm == 1 else slice(0, 0)
 
 
 def _parse_amount(text: str, qs: int, qm: int) -> int:
     """``_parse`` for an amount, with a fast path for the usual fixed format (``"12.345"``)."""
-    cut, dot = _dot_slice(qs, qm)
-    if text[cut:dot] == ".":
+    if text[_dot_slice(qs, qm)] == ".":
         digits = text.replace(".", "", 1)
         if digits.isdigit() and digits.isascii():
             return int(digits)
@@ -153,9 +153,7 @@ def _convert(
     out: list[TickLevel] = []
     append = out.append
     pget = pcache.get
-    # amount[qcut:qdot] is the character where the dot of a fixed-format amount sits; an empty
-    # slice (integer steps, or a step that is not a power of ten) disables the fast path.
-    qcut, qdot = (-qs - 1, -qs) if qs and qm == 1 else (0, 0)
+    qdot = _dot_slice(qs, qm)  # see there
     q: int | None
     if qcache is None:
         for price, amount in levels:
@@ -165,7 +163,7 @@ def _convert(
                 pcache[price] = p
             q = None
             # Inlined fast path for the usual fixed format (exactly ``qs`` decimals, "12.345").
-            if amount[qcut:qdot] == ".":
+            if amount[qdot] == ".":
                 digits = amount.replace(".", "", 1)
                 if digits.isdigit() and digits.isascii():
                     q = int(digits)
@@ -181,7 +179,7 @@ def _convert(
             pcache[price] = p
         q = qget(amount)
         if q is None:
-            if amount[qcut:qdot] == ".":  # same fast path as above
+            if amount[qdot] == ".":  # same fast path as above
                 digits = amount.replace(".", "", 1)
                 if digits.isdigit() and digits.isascii():
                     q = int(digits)
@@ -212,8 +210,8 @@ class OrderBook:
 
     __slots__ = (
         "_ak",
-        "_asks",
         "_aset",
+        "_asks",
         "_bids",
         "_bk",
         "_bset",
@@ -224,11 +222,10 @@ class OrderBook:
         "_qbudget",
         "_qcache",
         "_qcache_on",
-        "_qcut",
         "_qdec",
         "_qdot",
+        "_qlen0",
         "_qm",
-        "_qmiss",
         "_qoff",
         "_qs",
         "_unit0",
@@ -244,7 +241,7 @@ class OrderBook:
         self._ps, self._pm = _unit_of(tick_size, "tick_size")
         self._qs, self._qm = _unit_of(step_size, "step_size")
         self._unit0 = (self._ps, self._pm, self._qs, self._qm)
-        self._qcut, self._qdot = _dot_slice(self._qs, self._qm)
+        self._qdot = _dot_slice(self._qs, self._qm)
         self.tick_size = _unit_decimal(self._ps, self._pm)
         self.step_size = _unit_decimal(self._qs, self._qm)
         self.update_id: int | None = None
@@ -259,7 +256,7 @@ class OrderBook:
         self._qcache: dict[str, int] = {}
         self._qcache_on = True
         self._qbudget = _QCACHE_PROBE  # levels left in the current bookkeeping window
-        self._qmiss = 0  # amount-cache misses in the current window
+        self._qlen0 = 0  # amount-cache size at the start of the window (growth = misses)
         self._qoff = 0  # levels parsed since the amount cache was switched off
         self._pdec: dict[int, Decimal] = {}
         self._qdec: dict[int, Decimal] = {}
@@ -323,36 +320,32 @@ class OrderBook:
         # here, before a single level is touched, and takes the general path.
         if bids.__class__ is not list or asks.__class__ is not list:
             return self._apply_general(bids, asks, update_id, timestamp)
-        b: list[RawLevel] = bids  # type: ignore[assignment]
-        a: list[RawLevel] = asks  # type: ignore[assignment]
         pcache = self._pcache
         qmap = self._qcache
         try:
             if self._qcache_on:
-                for price, amount in b:
+                for price, amount in bids:
                     if price not in pcache:
                         pcache[price] = _parse(price, self._ps, self._pm, True)
                     if amount not in qmap:
-                        self._qmiss += 1
-                        if amount[self._qcut : self._qdot] == ".":  # fixed format "12.345"
+                        if amount[self._qdot] == ".":  # fixed format "12.345"
                             digits = amount.replace(".", "", 1)
                             if digits.isdigit() and digits.isascii():
                                 qmap[amount] = int(digits)
                                 continue
                         qmap[amount] = _parse(amount, self._qs, self._qm, False)
-                for price, amount in a:  # same as above
+                for price, amount in asks:  # same as above
                     if price not in pcache:
                         pcache[price] = _parse(price, self._ps, self._pm, True)
                     if amount not in qmap:
-                        self._qmiss += 1
-                        if amount[self._qcut : self._qdot] == ".":
+                        if amount[self._qdot] == ".":
                             digits = amount.replace(".", "", 1)
                             if digits.isdigit() and digits.isascii():
                                 qmap[amount] = int(digits)
                                 continue
                         qmap[amount] = _parse(amount, self._qs, self._qm, False)
             else:
-                qmap = self._parse_amounts(b, a)
+                qmap = self._parse_amounts(bids, asks)
         except (_OffGrid, _Malformed, ValueError, TypeError, AttributeError):
             return self._apply_general(bids, asks, update_id, timestamp)
         # Pass 2: apply; nothing below can fail. Most levels only change the amount of a known
@@ -361,7 +354,7 @@ class OrderBook:
         book = self._bids
         keys = self._bk
         listed = self._bset
-        for price, amount in b:
+        for price, amount in bids:
             p = pcache[price]
             q = qmap[amount]
             if q:
@@ -376,7 +369,7 @@ class OrderBook:
         book = self._asks
         keys = self._ak
         listed = self._aset
-        for price, amount in a:
+        for price, amount in asks:
             p = pcache[price]
             q = qmap[amount]
             if q:
@@ -392,7 +385,7 @@ class OrderBook:
             self.update_id = update_id
         if timestamp is not None:
             self.timestamp = timestamp
-        self._qbudget -= len(b) + len(a)
+        self._qbudget -= len(bids) + len(asks)
         if self._qbudget <= 0:
             self._window()
         return None
@@ -403,14 +396,12 @@ class OrderBook:
         """Pass 1 of an update: cache every price, map every amount; ``None``: general path."""
         if bids.__class__ is not list or asks.__class__ is not list:
             return None
-        b = cast("list[RawLevel]", bids)
-        a = cast("list[RawLevel]", asks)
         pcache = self._pcache
         qmap = self._qcache
         try:
             if not self._qcache_on:
-                return self._parse_amounts(b, a)
-            for levels in (b, a):
+                return self._parse_amounts(bids, asks)
+            for levels in (bids, asks):
                 for price, amount in levels:
                     if price not in pcache or amount not in qmap:
                         self._learn(price, amount)
@@ -425,19 +416,18 @@ class OrderBook:
             pcache[price] = _parse(price, self._ps, self._pm, True)
         qcache = self._qcache
         if amount not in qcache:
-            self._qmiss += 1
             qcache[amount] = _parse_amount(amount, self._qs, self._qm)
 
     def _parse_amounts(self, bids: list[RawLevel], asks: list[RawLevel]) -> dict[str, int]:
         """Pass 1 with the amount cache off: prices cached, amounts parsed into a one-off map."""
         pcache = self._pcache
-        qs, qm, qcut, qdot = self._qs, self._qm, self._qcut, self._qdot
+        qs, qm, qdot = self._qs, self._qm, self._qdot
         out: dict[str, int] = {}
         for levels in (bids, asks):
             for price, amount in levels:
                 if price not in pcache:
                     pcache[price] = _parse(price, self._ps, self._pm, True)
-                if amount[qcut:qdot] == ".":  # inlined ``_parse_amount`` fast path
+                if amount[qdot] == ".":  # inlined ``_parse_amount`` fast path
                     digits = amount.replace(".", "", 1)
                     if digits.isdigit() and digits.isascii():
                         out[amount] = int(digits)
@@ -486,7 +476,6 @@ class OrderBook:
         ps, pm, qs, qm = self._ps, self._pm, self._qs, self._qm
         pcache, qcache = self._pcache, self._qcache
         use_qcache = self._qcache_on
-        before = len(qcache)
         while True:
             try:
                 cb = _convert(bids, ps, pm, qs, qm, pcache, qcache if use_qcache else None)
@@ -497,7 +486,6 @@ class OrderBook:
                     ps, pm, pcache = max(ps, exc.scale), 1, {}
                 else:
                     qs, qm, qcache = max(qs, exc.scale), 1, {}
-                    before = 0
                 if max(ps, qs) > _MAX_SCALE:
                     raise self._bad_update(bids, asks) from None
             except (_Malformed, ValueError, TypeError, AttributeError) as exc:
@@ -506,8 +494,6 @@ class OrderBook:
             self._widen_prices(ps, pcache)
         if qs != self._qs or qm != self._qm:
             self._widen_amounts(qs, qcache)
-        if use_qcache:
-            self._qmiss += len(qcache) - before
         return cb, ca
 
     def _count(self, levels: int) -> None:
@@ -525,6 +511,7 @@ class OrderBook:
         ``_QCACHE_RETRY`` levels.
         """
         self._qbudget = _QCACHE_PROBE
+        misses = len(self._qcache) - self._qlen0
         if len(self._pcache) > _CACHE_LIMIT:
             self._pcache.clear()
         if len(self._qcache) > _CACHE_LIMIT:
@@ -537,7 +524,7 @@ class OrderBook:
             self._ak = [k for k in self._ak if -k in asks]
             self._aset = set(asks)
         if self._qcache_on:
-            if self._qmiss * 10 > _QCACHE_PROBE * 6:
+            if misses * 10 > _QCACHE_PROBE * 6:
                 self._qcache_on = False
                 self._qcache.clear()
                 self._qoff = 0
@@ -545,7 +532,7 @@ class OrderBook:
             self._qoff += _QCACHE_PROBE
             if self._qoff >= _QCACHE_RETRY:
                 self._qcache_on = True
-        self._qmiss = 0
+        self._qlen0 = len(self._qcache)
 
     def _widen_prices(self, scale: int, cache: dict[str, int]) -> None:
         factor = self._pm * _POW10[scale - self._ps]
@@ -563,7 +550,7 @@ class OrderBook:
         self._bids = {p: q * factor for p, q in self._bids.items()}
         self._asks = {p: q * factor for p, q in self._asks.items()}
         self._qs, self._qm, self._qcache, self._qdec = scale, 1, cache, {}
-        self._qcut, self._qdot = _dot_slice(scale, 1)
+        self._qdot = _dot_slice(scale, 1)
         self.step_size = _unit_decimal(scale, 1)
 
     def _bad_update(self, bids: Sequence[object], asks: Sequence[object]) -> DecodeError:
@@ -736,7 +723,7 @@ class OrderBook:
         other.timestamp = self.timestamp
         other._ps, other._pm, other._qs, other._qm = self._ps, self._pm, self._qs, self._qm
         other._unit0 = self._unit0
-        other._qcut, other._qdot = self._qcut, self._qdot
+        other._qdot = self._qdot
         other._bids = self._bids.copy()
         other._asks = self._asks.copy()
         other._bk = self._bk.copy()
@@ -746,7 +733,8 @@ class OrderBook:
         # Caches map immutable inputs to values at a given unit; a book that widens replaces its
         # own cache objects, so sharing them is safe.
         other._pcache, other._qcache = self._pcache, self._qcache
-        other._qcache_on, other._qbudget, other._qmiss = self._qcache_on, _QCACHE_PROBE, 0
+        other._qcache_on, other._qbudget = self._qcache_on, _QCACHE_PROBE
+        other._qlen0 = len(self._qcache)
         other._qoff = self._qoff
         other._pdec, other._qdec = self._pdec, self._qdec
         return other

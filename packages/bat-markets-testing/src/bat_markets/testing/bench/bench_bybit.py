@@ -23,6 +23,9 @@ __all__ = ["run", "book_frames", "trade_frames"]
 _TOPIC = "orderbook.200.BTCUSDT"
 
 
+_DEPTH = 200
+
+
 def _price(ticks: int) -> str:
     return f"{ticks // 10}.{ticks % 10}"
 
@@ -35,8 +38,8 @@ def book_frames(n: int, seed: int = 7) -> tuple[bytes, list[bytes]]:
     """A 200-level snapshot and ``n`` realistic deltas (1-12 level changes per side)."""
     rng = random.Random(seed)
     mid = 300_000  # 30000.0 in ticks of 0.1
-    bids = {mid - 1 - i: rng.randint(1, 5000) for i in range(200)}
-    asks = {mid + i: rng.randint(1, 5000) for i in range(200)}
+    bids = {mid - 1 - i: rng.randint(1, 5000) for i in range(_DEPTH)}
+    asks = {mid + i: rng.randint(1, 5000) for i in range(_DEPTH)}
 
     def encode(kind: str, b: dict[int, int], a: dict[int, int], u: int) -> bytes:
         return json.dumps(
@@ -76,6 +79,17 @@ def book_frames(n: int, seed: int = 7) -> tuple[bytes, list[bytes]]:
             top = min(asks)
             del asks[top]
             da[top] = 0
+        # orderbook.200 is a 200-level window: levels leaving it are deleted at the deep end and
+        # deeper levels enter it as inserts, so the book stays 200 deep as on the venue.
+        for side, delta, sign in ((bids, db, -1), (asks, da, 1)):
+            while len(side) > _DEPTH:
+                worst = min(side) if sign < 0 else max(side)
+                del side[worst]
+                delta[worst] = 0
+            while len(side) < _DEPTH:
+                worst = min(side) if sign < 0 else max(side)
+                deeper = worst + sign * rng.randint(1, 3)
+                side[deeper] = delta[deeper] = rng.randint(1, 5000)
         frames.append(encode("delta", db, da, u))
     return snapshot, frames
 
