@@ -293,11 +293,17 @@ class FakeAdapter(AdapterBase):
             return TemporaryUnavailable("fake unavailable", venue="fake", code=code)
         return ExchangeReject(body.get("msg", "rejected"), venue="fake", code=code)
 
-    def parse_rate_limits(self, headers: Mapping[str, str]) -> list[RateLimitUsage]:
+    def parse_rate_limits(
+        self, headers: Mapping[str, str], endpoint: str | None = None
+    ) -> list[RateLimitUsage]:
+        usage = []
         used = headers.get("x-used-weight")
-        if used is None:
-            return []
-        return [RateLimitUsage(key="weight", used=int(used))]
+        if used is not None:
+            usage.append(RateLimitUsage(key="weight", used=int(used)))
+        per_endpoint = headers.get("x-endpoint-used")  # Bybit-style: usage of this endpoint
+        if per_endpoint is not None and endpoint is not None:
+            usage.append(RateLimitUsage(key=endpoint, used=int(per_endpoint), limit=50))
+        return usage
 
     def is_clock_error(self, error: BatMarketsError) -> bool:
         return error.code == CLOCK_CODE

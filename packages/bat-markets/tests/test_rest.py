@@ -234,6 +234,18 @@ async def test_limiter_is_fed_by_usage_headers(rest: FakeRest, make_client: Make
     assert len(rest.requests) == sent
 
 
+async def test_usage_headers_are_keyed_by_the_request_endpoint(
+    rest: FakeRest, make_client: MakeClient
+) -> None:
+    bm = await make_client(FakeAdapter())
+    rest.script["/ticker"].append(
+        httpx.Response(200, json={"T": 1, "last": "1"}, headers={"x-endpoint-used": "7"})
+    )
+    await bm.fetch_ticker("BTCUSDT")
+    usage = {u.key: u for u in bm.advanced().diagnostics().rest.rate_limits}
+    assert usage["GET /ticker"].used == 7
+
+
 async def test_close_releases_the_runtime_and_further_calls_fail(
     make_client: MakeClient,
 ) -> None:

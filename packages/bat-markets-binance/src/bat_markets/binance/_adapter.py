@@ -153,7 +153,9 @@ class BinanceAdapter(CommandMixin, PrivateRestMixin, PublicRestMixin):
     def classify_http_error(self, response: RestResponse) -> BatMarketsError | None:
         return classify(response.status, response.headers, response.body, write=True)
 
-    def parse_rate_limits(self, headers: Mapping[str, str]) -> list[RateLimitUsage]:
+    def parse_rate_limits(
+        self, headers: Mapping[str, str], endpoint: str | None = None
+    ) -> list[RateLimitUsage]:
         return _parse_rate_limits(headers)
 
     def is_clock_error(self, error: BatMarketsError) -> bool:

@@ -99,7 +99,9 @@ class AdapterBase:
     def classify_http_error(self, response: RestResponse) -> BatMarketsError | None:
         return None
 
-    def parse_rate_limits(self, headers: Mapping[str, str]) -> list[RateLimitUsage]:
+    def parse_rate_limits(
+        self, headers: Mapping[str, str], endpoint: str | None = None
+    ) -> list[RateLimitUsage]:
         return []
 
     def is_clock_error(self, error: BatMarketsError) -> bool:

@@ -142,7 +142,7 @@ class RestExecutor:
                 prepared.method, prepared.target, prepared.headers, prepared.body, endpoint
             )
             if response is not None:
-                self.limiter.update(self.adapter.parse_rate_limits(response.headers))
+                self.limiter.update(self.adapter.parse_rate_limits(response.headers, endpoint))
                 error = self.adapter.classify_http_error(response)
                 if error is None:
                     self._ok()

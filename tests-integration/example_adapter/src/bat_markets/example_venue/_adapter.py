@@ -258,7 +258,9 @@ class ExampleAdapter(AdapterBase):
             return error(AuthError, "Example refused the credentials")
         return error(ExchangeReject, "Example rejected the request")
 
-    def parse_rate_limits(self, headers: Mapping[str, str]) -> list[RateLimitUsage]:
+    def parse_rate_limits(
+        self, headers: Mapping[str, str], endpoint: str | None = None
+    ) -> list[RateLimitUsage]:
         used = headers.get("x-ratelimit-used")
         if used is None or not used.isdigit():
             return []
