@@ -6,6 +6,9 @@
 3. The first event applied must satisfy ``U <= L <= u``; every later one ``pu == u`` of the
    previous applied event. Any break discards the book (``GAP``) and starts again at step 1.
 
+``stage`` runs the same checks on a stream event but defers the level changes of a checked delta
+(merged in a core ``StagedDeltas``) until ``flush``: the runtime calls it before every read.
+
 Partial-depth streams (``@depth5/10/20``) carry a full top-N snapshot per frame and need no sync.
 """
 
@@ -19,6 +22,7 @@ from bat_markets.core import (
     DecodeError,
     InstrumentSpec,
     OrderBook,
+    StagedDeltas,
     SyncStatus,
 )
 
@@ -26,6 +30,7 @@ __all__ = ["BinanceBookSync", "PartialBookSync", "MAX_BUFFER"]
 
 MAX_BUFFER = 10_000
 """Buffered diffs kept while waiting for a snapshot (oldest dropped: they would be stale anyway)."""
+_APPLIED, _IGNORED = SyncStatus.APPLIED, SyncStatus.IGNORED  # enum attribute access is slow
 
 
 class BinanceBookSync:
@@ -33,7 +38,15 @@ class BinanceBookSync:
 
     resync: Literal["rest_snapshot", "resubscribe"] = "rest_snapshot"
 
-    __slots__ = ("_bridging", "_buffer", "_last_u", "_requested", "book", "snapshot_limit")
+    __slots__ = (
+        "_bridging",
+        "_buffer",
+        "_last_u",
+        "_requested",
+        "_staged",
+        "book",
+        "snapshot_limit",
+    )
 
     def __init__(self, spec: InstrumentSpec, snapshot_limit: int = 1000) -> None:
         self.book = OrderBook(spec.symbol, spec.tick_size, spec.step_size)
@@ -42,6 +55,7 @@ class BinanceBookSync:
         self._last_u: int | None = None  # u of the last applied event (L right after a snapshot)
         self._requested = False  # a snapshot has been asked for and not yet received
         self._bridging = False  # snapshot applied, waiting for the event with U <= L <= u
+        self._staged = StagedDeltas()  # checked deltas not yet applied to ``book``
 
     @property
     def synced(self) -> bool:
@@ -49,12 +63,49 @@ class BinanceBookSync:
 
     def reset(self) -> None:
         self.book.clear()
+        self._staged.clear()
         self._buffer.clear()
         self._last_u = None
         self._requested = False
         self._bridging = False
 
+    def stage(self, event: BookSnapshotEvent | BookDeltaEvent) -> SyncStatus:
+        """``on_event`` whose checked in-sequence deltas are applied at the next ``flush``.
+
+        ``APPLIED`` means accepted: the book shows it once flushed. Anything but an in-sequence
+        delta on a synced book flushes first and then takes the ``on_event`` path.
+        """
+        if type(event) is BookDeltaEvent:
+            last = self._last_u
+            if last is not None and not self._bridging:
+                u = event.last_id
+                if u <= last:
+                    return _IGNORED
+                if event.prev_id != last:
+                    return self._gap(event)
+                try:
+                    due = self._staged.add(event, u)
+                except DecodeError:
+                    return self._lost()
+                self._last_u = u
+                return self.flush() if due else _APPLIED
+        return self.on_event(event)
+
+    def flush(self) -> SyncStatus:
+        """Apply staged deltas: ``GAP`` (book discarded) if one was malformed, else ``APPLIED``."""
+        staged = self._staged
+        if staged.frames:
+            try:
+                staged.flush(self.book)
+            except DecodeError:
+                return self._lost()
+        return SyncStatus.APPLIED
+
     def on_event(self, event: BookSnapshotEvent | BookDeltaEvent) -> SyncStatus:
+        if self._staged.frames and self.flush() is SyncStatus.GAP:
+            if type(event) is BookDeltaEvent:
+                self._buffer.append(event)
+            return SyncStatus.GAP
         if type(event) is BookDeltaEvent:
             last = self._last_u
             if last is None:
@@ -84,15 +135,19 @@ class BinanceBookSync:
                 event.bids, event.asks, update_id=event.last_id, timestamp=event.timestamp
             )
         except DecodeError:
-            # the book is untouched but this update is lost: continuity is broken
-            self._discard()
-            self._requested = True
-            return SyncStatus.GAP
+            return self._lost()
         self._last_u = event.last_id
         return SyncStatus.APPLIED
 
+    def _lost(self) -> SyncStatus:
+        """A malformed update: the book is untouched but it is lost, continuity is broken."""
+        self._discard()
+        self._requested = True
+        return SyncStatus.GAP
+
     def _discard(self) -> None:
         self.book.clear()
+        self._staged.clear()
         self._buffer.clear()
         self._last_u = None
         self._bridging = False

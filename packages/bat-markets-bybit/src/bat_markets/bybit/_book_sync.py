@@ -11,6 +11,10 @@ Bybit documents no gap rule for ``u`` (PROTOCOLS §6.Y, unverified). With ``stri
 skip is a GAP: a resync costs one snapshot, a lost delta would leave a stale level. With
 ``strict_sequence=False`` a delta whose ``u`` skips ahead is applied and a lost delta is only
 noticed if it leaves the book crossed.
+
+``stage`` runs the same checks but defers a checked delta's level changes (merged in a core
+``StagedDeltas``) until ``flush``, which the runtime calls before every read; the crossed-book
+check then runs once per flush.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from bat_markets.core import (
     DecodeError,
     InstrumentSpec,
     OrderBook,
+    StagedDeltas,
     SyncStatus,
 )
 
@@ -53,7 +58,7 @@ class BybitBookSync:
     resync: Literal["rest_snapshot", "resubscribe"] = "resubscribe"
     snapshot_limit: int | None = None
 
-    __slots__ = ("_last_u", "_synced", "book", "depth", "strict_sequence")
+    __slots__ = ("_last_u", "_staged", "_synced", "book", "depth", "strict_sequence")
 
     def __init__(self, spec: InstrumentSpec, depth: int, *, strict_sequence: bool = False) -> None:
         self.book = OrderBook(spec.symbol, spec.tick_size, spec.step_size)
@@ -61,6 +66,7 @@ class BybitBookSync:
         self.strict_sequence = strict_sequence
         self._synced = False
         self._last_u: int | None = None
+        self._staged = StagedDeltas()  # checked deltas not yet applied to ``book``
 
     @property
     def synced(self) -> bool:
@@ -72,6 +78,7 @@ class BybitBookSync:
 
     def reset(self) -> None:
         self.book.clear()
+        self._staged.clear()
         self._synced = False
         self._last_u = None
 
@@ -94,7 +101,43 @@ class BybitBookSync:
         self._last_u = update_id
         return SyncStatus.APPLIED
 
+    def stage(self, event: BookSnapshotEvent | BookDeltaEvent) -> SyncStatus:
+        """``on_event`` whose checked in-sequence deltas are applied at the next ``flush``.
+
+        ``APPLIED`` means accepted: the book shows it once flushed. Anything but an in-sequence
+        delta on a synced book flushes first and then takes the ``on_event`` path.
+        """
+        if isinstance(event, BookDeltaEvent) and self._synced:
+            u = event.last_id
+            if u != 1:
+                last = self._last_u
+                if last is not None and u != last + 1 and self.strict_sequence:
+                    return _IGNORED if u == last else self._gap()
+                if last is not None and u <= last:
+                    return _IGNORED
+                try:
+                    due = self._staged.add(event, u)
+                except DecodeError:
+                    return self._gap()
+                self._last_u = u
+                return self.flush() if due else _APPLIED
+        return self.on_event(event)
+
+    def flush(self) -> SyncStatus:
+        """Apply staged deltas: ``GAP`` (book discarded) if malformed or crossed, else ``APPLIED``."""
+        staged = self._staged
+        if staged.frames:
+            try:
+                staged.flush(self.book)
+            except DecodeError:
+                return self._gap()
+            if self.book.is_crossed():
+                return self._gap()
+        return _APPLIED
+
     def on_event(self, event: BookSnapshotEvent | BookDeltaEvent) -> SyncStatus:
+        if self._staged.frames and self.flush() is SyncStatus.GAP:
+            return SyncStatus.GAP
         if isinstance(event, BookDeltaEvent):
             u = event.last_id
             if u == 1:  # venue stream restart: the frame carries a full book

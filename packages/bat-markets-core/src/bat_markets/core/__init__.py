@@ -132,6 +132,7 @@ from ._quant import (
     to_ticks,
 )
 from ._registry import ENTRY_POINT_GROUP, available_venues, clear_registry_cache, load_venue
+from ._staged import MAX_STAGED_FRAMES, StagedDeltas
 from ._state import AccountState
 from ._validation import validate_edit, validate_order
 
@@ -245,6 +246,8 @@ __all__ = [
     "clear_registry_cache",
     # book
     "OrderBook",
+    "StagedDeltas",
+    "MAX_STAGED_FRAMES",
     # quantisation and order validation
     "Rounding",
     "quantize",

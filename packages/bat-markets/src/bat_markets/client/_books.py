@@ -7,7 +7,11 @@ snapshot/delta with resubscribe), fetches REST snapshots in its own task when th
 first view after a resync carries ``resynced=True``.
 
 Consumers never pay per diff: a diff only bumps the feed's version and wakes a waiting reader. The
-book is materialised (``OrderBook.snapshot(depth)``) when the consumer reads it.
+book is materialised (``OrderBook.snapshot(depth)``) when the consumer reads it. When the adapter's
+sync offers ``stage``/``flush`` (optional, beyond the ``BookSync`` protocol), every stream event
+is still checked on arrival but the level changes of checked deltas are merged and applied to the
+book in one go, by ``BookFeed.flush`` before any read (or when the sync's stage is full); other
+syncs apply every event on arrival.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from ._status import BookDiagnostics
 __all__ = ["BookFeed", "BookSink", "BookView", "OrderBookWatch"]
 
 log = logging.getLogger("bat_markets.client.books")
+_APPLIED = SyncStatus.APPLIED  # enum attribute access is slow on the per-event path
 
 
 class BookFeed:
@@ -76,6 +81,13 @@ class BookFeed:
         self.topics = topics
         self._on_idle = on_idle
         self.sync: BookSync = adapter.book_sync(spec, depth)
+        stage = getattr(self.sync, "stage", None)
+        flush = getattr(self.sync, "flush", None)
+        deferred = callable(stage) and callable(flush)
+        self._handle: Callable[[BookSnapshotEvent | BookDeltaEvent], SyncStatus] = (
+            stage if deferred else self.sync.on_event  # type: ignore[assignment]
+        )
+        self._flush: Callable[[], SyncStatus] | None = flush if deferred else None
         self.sinks: list[BookSink] = []
         self.version = 0
         self.generation = 0
@@ -93,7 +105,14 @@ class BookFeed:
 
     @property
     def synced(self) -> bool:
+        self.flush()
         return self.sync.synced
+
+    def flush(self) -> None:
+        """Apply the sync's staged deltas before a read; a rejected one resyncs the book."""
+        flush = self._flush
+        if flush is not None and flush() is SyncStatus.GAP and not self.closed:
+            self._resync("book update rejected (malformed or crossed)", reset=False)
 
     # -- watchers
     def attach(self, sink: BookSink) -> None:
@@ -117,21 +136,21 @@ class BookFeed:
 
     # -- Listener
     def on_events(self, topic: str, events: list[PublicEvent]) -> None:
-        sync = self.sync
+        handle = self._handle
         applied = False
         for event in events:
             kind = type(event)
             if kind is not BookDeltaEvent and kind is not BookSnapshotEvent:
                 continue
             try:
-                status = sync.on_event(event)  # type: ignore[arg-type]
+                status = handle(event)  # type: ignore[arg-type]
             except DecodeError as exc:
                 self.invalid += 1
                 self.last_error = exc.message
                 self._resync(f"malformed book update: {exc.message}", reset=True)
                 applied = False
                 continue
-            if status is SyncStatus.APPLIED:
+            if status is _APPLIED:
                 applied = True
                 self.resyncing_since = None
             elif status is SyncStatus.NEED_SNAPSHOT:
@@ -231,6 +250,7 @@ class BookFeed:
             self._snapshot_scope = None
 
     def diagnostics(self) -> BookDiagnostics:
+        self.flush()
         book = self.sync.book
         return BookDiagnostics(
             symbol=self.spec.symbol,
@@ -265,6 +285,7 @@ class BookSink(Sink[OrderBookSnapshot]):
         while True:
             if self._error is not None:
                 raise self._error
+            feed.flush()
             if feed.version != self.seen and feed.sync.synced:
                 self.seen = feed.version
                 self.reads += 1
@@ -300,11 +321,13 @@ class BookView:
 
     @property
     def stale(self) -> bool:
+        self._feed.flush()
         return self._feed.version != self._version or not self._feed.sync.synced
 
     def snapshot(self, depth: int | None = None) -> OrderBookSnapshot:
         """The book at ``depth`` levels (default: the watched depth)."""
         d = self._depth if depth is None else depth
+        self._feed.flush()
         return self._feed.sync.book.snapshot(d, resynced=self.resynced)
 
     @property
@@ -317,13 +340,16 @@ class BookView:
 
     @property
     def best_bid(self) -> tuple[Decimal, Decimal] | None:
+        self._feed.flush()
         return self._feed.sync.book.best_bid()
 
     @property
     def best_ask(self) -> tuple[Decimal, Decimal] | None:
+        self._feed.flush()
         return self._feed.sync.book.best_ask()
 
     def top(self) -> BookTop:
+        self._feed.flush()
         return self._feed.sync.book.book_top()
 
 
@@ -351,6 +377,7 @@ class OrderBookWatch(Watch[OrderBookSnapshot]):
         Does not consume an update: ``recv()`` still returns the next one.
         """
         feed = self._sink.feed
+        feed.flush()
         if not feed.sync.synced or self._sink.error is not None:
             return None
         d = self._sink.depth if depth is None else depth
@@ -358,7 +385,7 @@ class OrderBookWatch(Watch[OrderBookSnapshot]):
 
     @property
     def synced(self) -> bool:
-        return self._sink.feed.sync.synced
+        return self._sink.feed.synced
 
     @property
     def resyncs(self) -> int:
