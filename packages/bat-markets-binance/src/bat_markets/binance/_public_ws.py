@@ -243,6 +243,9 @@ def _is_partial_depth(stream: str) -> bool:
     return at >= 0 and stream[at + 6 : at + 7].isdigit()
 
 
+_PARTIAL: dict[str, bool] = {}  # depth stream name -> carries top-N snapshots (not diffs)
+
+
 class PublicDecoder:
     """Frame -> ``StreamData`` / ``Control``; keeps a small native -> unified symbol cache."""
 
@@ -272,7 +275,34 @@ class PublicDecoder:
                 raise
             except (TypeError, ValueError, KeyError, AttributeError) as exc:  # never kill a stream
                 raise DecodeError(f"undecodable Binance frame ({exc})", venue="binance") from None
-        return self._frame(combined.data, combined.stream)
+        data = combined.data
+        stream = combined.stream
+        if type(data) is WsDepth:
+            # The per-diff hot path, inlined: the same event as ``_depth`` once the stream is
+            # known to carry diffs and the symbol is cached (anything else takes ``_frame``).
+            partial = _PARTIAL.get(stream)
+            if partial is None:
+                partial = _is_partial_depth(stream)
+                if len(_PARTIAL) < 4096:
+                    _PARTIAL[stream] = partial
+            symbol = self._cache.get(data.s)
+            if partial or symbol is None:
+                return self._frame(data, stream)
+            return StreamData(
+                topic=stream,
+                events=[
+                    BookDeltaEvent(
+                        symbol=symbol,
+                        bids=data.b,
+                        asks=data.a,
+                        first_id=data.U,
+                        last_id=data.u,
+                        prev_id=data.pu,
+                        timestamp=data.T or data.E or None,
+                    )
+                ],
+            )
+        return self._frame(data, stream)
 
     def _frame(self, data: Any, topic: str) -> PublicFrame:
         if type(data) is WsContractInfo:  # listing/status news: no unified model

@@ -152,14 +152,18 @@ class BookFeed:
                 continue
             if status is _APPLIED:
                 applied = True
-                self.resyncing_since = None
+                if self.resyncing_since is not None:
+                    self.resyncing_since = None
             elif status is SyncStatus.NEED_SNAPSHOT:
                 self._request_snapshot()
             elif status is SyncStatus.GAP:
                 applied = False
                 self._resync("sequence gap", reset=False)
-        if applied:
-            self._publish()
+        if applied:  # ``_publish``, inlined: this runs for every frame
+            self.version += 1
+            for sink in self.sinks:
+                if sink._waiter is not None:
+                    sink._wake()
 
     def on_disconnect(self, topic: str) -> None:
         self.sync.reset()

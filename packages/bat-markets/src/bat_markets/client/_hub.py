@@ -48,6 +48,7 @@ from ._status import ConnectionDiagnostics, Health, LaneStatus, StreamDiagnostic
 __all__ = ["Listener", "Lease", "PublicHub"]
 
 log = logging.getLogger("bat_markets.client.hub")
+_monotonic = time.monotonic  # one global lookup per frame on the read loop
 
 Spawn = Callable[..., anyio.CancelScope]
 Emit = Callable[[str, "str | None", "int | None"], None]
@@ -295,10 +296,11 @@ class _Connection:
 
     def on_frame(self, frame: bytes | str) -> None:
         """Decode one frame and dispatch it (the read loop's body; never raises)."""
-        self.last_rx = now = time.monotonic()
+        self.last_rx = now = _monotonic()
         self.frames += 1
+        hub = self.hub
         try:
-            out = self.hub.adapter.decode_public(frame)
+            out = hub.adapter.decode_public(frame)
         except DecodeError:
             self.invalid += 1
             return
@@ -315,13 +317,14 @@ class _Connection:
             entry.last_at = now
             if entry.state == "pending":
                 entry.state = "subscribed"
+            topic = out.topic
             events = out.events
             for listener in entry.listeners:
                 try:
-                    listener.on_events(out.topic, events)
+                    listener.on_events(topic, events)
                 except Exception:
-                    log.exception("listener failed on %s", out.topic)
-            raw = self.hub.raw_sinks
+                    log.exception("listener failed on %s", topic)
+            raw = hub.raw_sinks
             if raw:
                 for sink in raw:
                     sink.push(out)
