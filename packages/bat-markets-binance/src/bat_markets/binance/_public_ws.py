@@ -373,35 +373,22 @@ class PublicDecoder:
                     venue="binance",
                 )
             return [self._kline(data.k, self.sym(data.ps))]
-        if isinstance(data, WsTicker):
-            return [
-                Ticker(
-                    symbol=self.sym(data.s),
-                    timestamp=data.E,
-                    last=data.c,
-                    open=data.o,
-                    high=data.h,
-                    low=data.l,
-                    volume=data.v,
-                    quote_volume=data.q,
-                    change=data.p,
-                    percentage=data.P,
-                    vwap=data.w,
+        if isinstance(data, (WsTicker, WsMiniTicker)):
+            ticker = Ticker(
+                symbol=self.sym(data.s),
+                timestamp=data.E,
+                last=data.c,
+                open=data.o,
+                high=data.h,
+                low=data.l,
+                volume=data.v,
+                quote_volume=data.q,
+            )
+            if isinstance(data, WsTicker):  # miniTicker has no change / percentage / vwap
+                ticker = msgspec.structs.replace(
+                    ticker, change=data.p, percentage=data.P, vwap=data.w
                 )
-            ]
-        if isinstance(data, WsMiniTicker):
-            return [
-                Ticker(
-                    symbol=self.sym(data.s),
-                    timestamp=data.E,
-                    last=data.c,
-                    open=data.o,
-                    high=data.h,
-                    low=data.l,
-                    volume=data.v,
-                    quote_volume=data.q,
-                )
-            ]
+            return [ticker]
         if isinstance(data, WsForceOrder):
             o = data.o
             if o.S not in ("BUY", "SELL"):
