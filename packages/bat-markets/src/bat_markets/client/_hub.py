@@ -25,7 +25,6 @@ from typing import Any, Protocol
 
 import anyio
 import websockets
-from websockets.asyncio.client import ClientConnection, connect
 
 from bat_markets.core import (
     BatMarketsError,
@@ -44,6 +43,7 @@ from bat_markets.core import (
 from ._handles import EventSink
 from ._options import ClientOptions
 from ._status import ConnectionDiagnostics, Health, LaneStatus, StreamDiagnostics
+from ._wire import Wire, WireClosed, open_wire
 
 __all__ = ["Listener", "Lease", "PublicHub"]
 
@@ -170,15 +170,11 @@ class _Connection:
                 self.recycle = False
                 connected_at: float | None = None
                 try:
-                    ws = await connect(
+                    ws = await open_wire(
                         self.url,
+                        self.on_frame,
                         open_timeout=self.hub.handshake_timeout,
-                        ping_interval=None,
-                        ping_timeout=None,
-                        close_timeout=1.0,
                         max_size=opts.ws_max_size,
-                        compression=None,
-                        max_queue=64,
                     )
                 except (OSError, TimeoutError, websockets.WebSocketException) as exc:
                     self.errors += 1
@@ -235,12 +231,9 @@ class _Connection:
             return 400 <= status < 500 and status != 429 and failures >= 3
         return False
 
-    async def _close_ws(self, ws: ClientConnection) -> None:
+    async def _close_ws(self, ws: Wire) -> None:
         with anyio.CancelScope(shield=True):
-            with anyio.move_on_after(1.0):
-                await ws.close()
-            if ws.transport is not None and not ws.transport.is_closing():
-                ws.transport.abort()
+            await ws.close(timeout=1.0)
 
     def _lost(self) -> None:
         """The socket is gone: every leased topic must be resubscribed and may have gaps."""
@@ -259,7 +252,7 @@ class _Connection:
                 except Exception:  # a listener bug must not stop the others
                     log.exception("listener failed in on_disconnect(%s)", entry.name)
 
-    async def _session(self, ws: ClientConnection) -> None:
+    async def _session(self, ws: Wire) -> None:
         self.state = "connected"
         self.last_rx = time.monotonic()
         self.hub._emit("connected", f"{self.route} #{self.id} {self.url}", self.id)
@@ -270,15 +263,16 @@ class _Connection:
 
     async def _guard(
         self,
-        fn: Callable[[ClientConnection], Any],
-        ws: ClientConnection,
+        fn: Callable[[Wire], Any],
+        ws: Wire,
         scope: anyio.CancelScope,
     ) -> None:
         try:
             await fn(ws)
-        except websockets.ConnectionClosed as exc:
-            code = exc.rcvd.code if exc.rcvd is not None else None
-            self.drop_reason = self.drop_reason or f"closed by peer (code {code})"
+        except WireClosed as exc:
+            who = "by peer" if exc.by_peer else "locally"
+            detail = f": {exc.reason}" if exc.reason else ""
+            self.drop_reason = self.drop_reason or f"closed {who} (code {exc.code}{detail})"
         except _Drop as exc:
             self.drop_reason = str(exc)
         except Exception as exc:
@@ -288,13 +282,11 @@ class _Connection:
         finally:
             scope.cancel()
 
-    async def _reader(self, ws: ClientConnection) -> None:
-        recv = ws.recv
-        on_frame = self.on_frame
-        while True:
-            on_frame(await recv(decode=False))
+    async def _reader(self, ws: Wire) -> None:
+        # Frames reach ``on_frame`` from the wire's data_received; this only waits for the end.
+        await ws.wait_closed()
 
-    def on_frame(self, frame: bytes | str) -> None:
+    def on_frame(self, frame: bytes) -> None:
         """Decode one frame and dispatch it (the read loop's body; never raises)."""
         self.last_rx = now = _monotonic()
         self.frames += 1
@@ -381,7 +373,7 @@ class _Connection:
         if kind == "unknown":
             self.unknown += 1
 
-    async def _send_control(self, ws: ClientConnection, frame: bytes) -> None:
+    async def _send_control(self, ws: Wire, frame: bytes) -> None:
         now = time.monotonic()
         wait = self._next_control - now
         if wait > 0:
@@ -389,9 +381,9 @@ class _Connection:
         self._next_control = (
             max(now, self._next_control) + 1.0 / self.hub.options.control_frames_per_s
         )
-        await ws.send(frame.decode())
+        await ws.send(frame)
 
-    async def _sync(self, ws: ClientConnection) -> None:
+    async def _sync(self, ws: Wire) -> None:
         """Bring the socket's subscriptions in line with the desired topic set."""
         adapter = self.hub.adapter
         size = self.hub.options.topics_per_frame
@@ -416,7 +408,7 @@ class _Connection:
             self.live.update(chunk)
             await self._send_control(ws, adapter.subscribe_frame(chunk, req_id))
 
-    async def _writer(self, ws: ClientConnection) -> None:
+    async def _writer(self, ws: Wire) -> None:
         while True:
             self._wake_ev = anyio.Event()  # fresh before looking, so no wake-up is lost
             await self._sync(ws)
@@ -430,7 +422,7 @@ class _Connection:
                 self.hub._forget(self)
                 raise _Drop("no streams left (linger expired)")
 
-    async def _keepalive(self, ws: ClientConnection) -> None:
+    async def _keepalive(self, ws: Wire) -> None:
         hb: Heartbeat = self.hub.heartbeat
         opts = self.hub.options
         tick = max(0.02, min(hb.interval_s, hb.idle_timeout_s) / 4)
@@ -438,8 +430,9 @@ class _Connection:
         while True:
             await anyio.sleep(tick)
             now = time.monotonic()
-            if now - self.last_rx > hb.idle_timeout_s:
-                raise _Drop(f"no frame for {now - self.last_rx:.1f}s (idle timeout)")
+            rx = max(self.last_rx, ws.last_rx)  # the wire's counts pings and pongs too
+            if now - rx > hb.idle_timeout_s:
+                raise _Drop(f"no frame for {now - rx:.1f}s (idle timeout)")
             if (
                 self.connected_at is not None
                 and now - self.connected_at > opts.max_connection_age_s
@@ -449,10 +442,10 @@ class _Connection:
             if now >= next_ping:
                 next_ping = now + hb.interval_s
                 if hb.frame is not None:
-                    await ws.send(hb.frame.decode())
+                    await ws.send(hb.frame)
                 else:
                     waiter = await ws.ping()
-                    waiter.add_done_callback(self._on_pong)  # type: ignore[attr-defined]
+                    waiter.add_done_callback(self._on_pong)
 
     def _on_pong(self, fut: Any) -> None:
         if fut.cancelled() or fut.exception() is not None:
