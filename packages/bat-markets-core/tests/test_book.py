@@ -875,3 +875,24 @@ def test_amount_parsing_paths_agree(monkeypatch: pytest.MonkeyPatch) -> None:
         assert bool(book._qcache) is cache_on
     assert engine._parse_amount("1.234", 3, 1) == 1234
     assert engine._parse_amount("1.5", 1, 5) == 3  # not a power-of-ten step: general parser
+
+
+@pytest.mark.parametrize("cache_on", [True, False])
+def test_amount_parsing_in_one_batch(cache_on: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A whole update converts alike whether or not every amount is fixed format (C-level path)."""
+    import bat_markets.core._book as engine
+
+    monkeypatch.setattr(engine, "_QCACHE_PROBE", 10**9)
+    fixed = ["1.234", "01.234", "0", "0.000", "000", "7.000"]
+    mixed = [*fixed, "1.23", ".234", "12", "5."]
+    for amounts, expected in (
+        (fixed, [1234, 1234, 0, 0, 0, 7000]),
+        (mixed, [1234, 1234, 0, 0, 0, 7000, 1230, 234, 12000, 5000]),
+    ):
+        book = make()
+        book._qcache_on = cache_on
+        book._qbudget = 10**9
+        book.apply_snapshot([(f"{100 + i}.0", "9.000") for i in range(len(amounts))], [])
+        book.apply_delta([(f"{100 + i}.0", a) for i, a in enumerate(amounts)], [])
+        assert [book._bids.get(1000 + 10 * i, 0) for i in range(len(amounts))] == expected
+        check_internals(book)

@@ -102,16 +102,63 @@ def test_a_malformed_price_is_rejected_at_flush() -> None:
     assert book.bid_depth == 0
 
 
-def test_a_level_that_is_not_a_pair_is_rejected_when_staged() -> None:
+@pytest.mark.parametrize("frames", [1, 2, 5])  # the in-order path and the merging path
+def test_a_level_that_is_not_a_pair_is_rejected_at_flush(frames: int) -> None:
+    book = OrderBook("X", TICK, STEP)
+    book.apply_snapshot([("99.0", "1.000")], [("101.0", "1.000")], update_id=0)
+    before = state(book)
+    staged = StagedDeltas()
+    for u in range(1, frames):
+        staged.add(ev([("100.0", "1.000")], [], u), u)
+    bad = BookDeltaEvent(symbol="X", bids=[("100.0", "1.000", "x")], asks=[], last_id=frames)  # type: ignore[list-item]
+    staged.add(bad, frames)
+    with pytest.raises(DecodeError):
+        staged.flush(book)
+    assert staged.frames == 0
+    assert state(book) == before  # untouched
+
+
+def test_a_side_that_is_not_a_list_is_rejected_when_staged() -> None:
     staged = StagedDeltas()
     staged.add(ev([("100.0", "1.000")], []), 1)
-    bad = BookDeltaEvent(symbol="X", bids=[("100.0", "1.000", "x")], asks=[], last_id=2)  # type: ignore[list-item]
+    bad = BookDeltaEvent(symbol="X", bids=None, asks=[], last_id=2)  # type: ignore[arg-type]
     with pytest.raises(DecodeError):
         staged.add(bad, 2)
     assert staged.frames == 0
+
+
+@pytest.mark.parametrize(
+    "bad", ["abc", "-1.000", "1.0.0", "", ".", "1,5", "1e3", " 1", "\uff11.000"]
+)
+def test_a_malformed_amount_is_rejected_on_the_merging_path(bad: str) -> None:
     book = OrderBook("X", TICK, STEP)
-    staged.flush(book)  # nothing left to apply
-    assert book.bid_depth == 0
+    book.apply_snapshot([("99.0", "1.000")], [("101.0", "1.000")], update_id=0)
+    before = state(book)
+    staged = StagedDeltas()
+    for u in range(1, 9):  # many overlapping deltas: the merge pays, so it is taken
+        staged.add(ev([("100.0", bad if u == 2 else f"{u}.000")], [("100.5", "1.000")], u), u)
+    with pytest.raises(DecodeError):
+        staged.flush(book)
+    assert state(book) == before
+
+
+def test_overlapping_deltas_are_merged_to_the_same_book() -> None:
+    plain = OrderBook("X", TICK, STEP)
+    deferred = OrderBook("X", TICK, STEP)
+    staged = StagedDeltas()
+    for u in range(1, 50):
+        bids = [
+            (f"{100 - (u * 7 + i) % 10 / 10:.1f}", f"{(u + i) % 4}.{u % 10}00") for i in range(6)
+        ]
+        asks = [
+            (f"{101 + (u * 3 + i) % 10 / 10:.1f}", "0" if (u + i) % 5 == 0 else "1.000")
+            for i in range(6)
+        ]
+        plain.apply_delta(bids, asks, update_id=u)
+        staged.add(ev(bids, asks, u), u)
+    staged.flush(deferred)
+    assert state(deferred) == state(plain)
+    assert deferred.update_id == 49
 
 
 def test_off_grid_overwritten_amount_is_not_malformed() -> None:
