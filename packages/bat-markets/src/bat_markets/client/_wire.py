@@ -9,7 +9,9 @@ task switch, no copy beyond the payload slice. The hub's callback only decodes a
 
 ``websockets`` still does what is easy to get subtly wrong and not on the hot path: the opening
 handshake (request, ``Sec-WebSocket-Accept`` check, status and header validation, via its sans-I/O
-``ClientProtocol``), masking of client frames, and close-frame payloads.
+``ClientProtocol``), masking of client frames, close-frame payloads, and proxies: the one the
+environment configures for the URL (``wss_proxy``/``https_proxy``/``all_proxy``..., ``no_proxy``),
+HTTP CONNECT or SOCKS (the latter needs ``python-socks``), as ``websockets.connect`` does.
 
 RFC 6455 rules enforced on received frames: no mask bit, no RSV bits, known opcodes only,
 control frames final and at most 125 bytes, fragments in order, the message-size limit (checked
@@ -30,11 +32,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from websockets.asyncio.client import connect_http_proxy, connect_socks_proxy
 from websockets.client import ClientProtocol
-from websockets.exceptions import InvalidMessage, ProtocolError
+from websockets.exceptions import InvalidMessage, ProtocolError, ProxyError
 from websockets.frames import Close, Frame, Opcode
 from websockets.http11 import Response
-from websockets.uri import parse_uri
+from websockets.proxy import get_proxy, parse_proxy
+from websockets.uri import WebSocketURI, parse_uri
 
 __all__ = ["Wire", "WireClosed", "open_wire"]
 
@@ -365,24 +369,19 @@ async def open_wire(
     max_size: int | None,
     **_: Any,
 ) -> Wire:
-    """Connect, complete the opening handshake, return the open :class:`Wire`.
+    """Connect (through the environment's proxy if one applies), complete the opening handshake,
+    return the open :class:`Wire`.
 
     Raises ``OSError``/``TimeoutError`` for the connection and ``websockets``' handshake
-    exceptions (``InvalidURI``, ``InvalidStatus``, ``InvalidHandshake``) for the upgrade.
+    exceptions (``InvalidURI``, ``InvalidStatus``, ``InvalidHandshake``, ``ProxyError``) for the
+    upgrade.
     """
     uri = parse_uri(url)
-    loop = asyncio.get_running_loop()
     wire = Wire(on_message, max_size)
     wire._handshake = ClientProtocol(uri, max_size=None)
 
     async def connect() -> None:
-        await loop.create_connection(
-            lambda: wire,
-            uri.host,
-            uri.port,
-            ssl=_ssl_context() if uri.secure else None,
-            server_hostname=uri.host if uri.secure else None,
-        )
+        await _connect(wire, uri)
         await wire._opened
 
     try:
@@ -394,3 +393,31 @@ async def open_wire(
         wire.abort()
         raise
     return wire
+
+
+async def _connect(wire: Wire, uri: WebSocketURI) -> None:
+    loop = asyncio.get_running_loop()
+    tls = _ssl_context() if uri.secure else None
+    hostname = uri.host if uri.secure else None
+    proxy_url = get_proxy(uri)
+    if proxy_url is None:
+        await loop.create_connection(
+            lambda: wire, uri.host, uri.port, ssl=tls, server_hostname=hostname
+        )
+        return
+    proxy = parse_proxy(proxy_url)
+    if proxy.scheme.startswith("socks"):
+        try:
+            sock = await connect_socks_proxy(proxy, uri)
+        except ImportError as exc:  # python-socks is not installed
+            raise ProxyError(f"{proxy_url}: {exc}") from None
+        await loop.create_connection(lambda: wire, sock=sock, ssl=tls, server_hostname=hostname)
+        return
+    extra: dict[str, Any] = {"ssl": True} if proxy.scheme == "https" else {}
+    transport = await connect_http_proxy(proxy, uri, **extra)
+    transport.set_protocol(wire)
+    if tls is not None:
+        upgraded = await loop.start_tls(transport, wire, tls, server_hostname=hostname)
+        assert upgraded is not None
+        transport = upgraded
+    wire.connection_made(transport)
