@@ -896,3 +896,13 @@ def test_amount_parsing_in_one_batch(cache_on: bool, monkeypatch: pytest.MonkeyP
         book.apply_delta([(f"{100 + i}.0", a) for i, a in enumerate(amounts)], [])
         assert [book._bids.get(1000 + 10 * i, 0) for i in range(len(amounts))] == expected
         check_internals(book)
+
+
+def test_distinct_prices() -> None:
+    book = make()
+    assert book.distinct_prices(["100.0", "100.1", "99.9"])
+    assert not book.distinct_prices(["100.0", "100.1", "100.00"])  # one price spelled twice
+    assert not book.distinct_prices(["100.0", "1x0.0"])  # malformed: the caller's exact path
+    assert not book.distinct_prices(["100.05"])  # off the grid: likewise
+    assert book.distinct_prices([])
+    assert book._pcache["100.1"] == 1001  # parsed prices are cached for the apply that follows

@@ -33,7 +33,6 @@ Caches are emptied when they outgrow ``_CACHE_LIMIT`` (checked every ``_QCACHE_P
 
 from __future__ import annotations
 
-import re
 import zlib
 from bisect import insort
 from collections.abc import Iterable, Sequence
@@ -126,18 +125,6 @@ def _dot_slice(qs: int, qm: int) -> slice:
     steps and steps that are not a power of ten.
     """
     return slice(-qs - 1, -qs) if qs and qm == 1 else slice(0, 0)
-
-
-def _fixed_amounts(qs: int, qm: int) -> re.Pattern[str] | None:
-    """A pattern for comma-joined amounts that all convert by deleting the dot (or ``None``).
-
-    Each amount is either fixed format (exactly ``qs`` decimals) or all zeros ("0", a venue's
-    delete): ``int(text.replace(".", ""))`` is then exact, so a whole update converts in C.
-    """
-    if not qs or qm != 1:
-        return None
-    one = rf"(?:[0-9]+\.[0-9]{{{qs}}}|0+)"
-    return re.compile(rf"{one}(?:,{one})*")
 
 
 def _parse_amount(text: str, qs: int, qm: int) -> int:
@@ -237,7 +224,6 @@ class OrderBook:
         "_qcache_on",
         "_qdec",
         "_qdot",
-        "_qfixed",
         "_qlen0",
         "_qm",
         "_qoff",
@@ -256,7 +242,6 @@ class OrderBook:
         self._qs, self._qm = _unit_of(step_size, "step_size")
         self._unit0 = (self._ps, self._pm, self._qs, self._qm)
         self._qdot = _dot_slice(self._qs, self._qm)
-        self._qfixed = _fixed_amounts(self._qs, self._qm)
         self.tick_size = _unit_decimal(self._ps, self._pm)
         self.step_size = _unit_decimal(self._qs, self._qm)
         self.update_id: int | None = None
@@ -434,33 +419,20 @@ class OrderBook:
             qcache[amount] = _parse_amount(amount, self._qs, self._qm)
 
     def _parse_amounts(self, bids: list[RawLevel], asks: list[RawLevel]) -> dict[str, int]:
-        """Pass 1 with the amount cache off: prices cached, amounts parsed into a one-off map.
-
-        The usual update (every amount fixed format or zero) converts in one C-level pass over
-        the joined amounts; anything else is parsed amount by amount.
-        """
+        """Pass 1 with the amount cache off: prices cached, amounts parsed into a one-off map."""
         pcache = self._pcache
-        amounts: list[str] = []
-        add = amounts.append
+        qs, qm, qdot = self._qs, self._qm, self._qdot
+        out: dict[str, int] = {}
         for levels in (bids, asks):
             for price, amount in levels:
                 if price not in pcache:
                     pcache[price] = _parse(price, self._ps, self._pm, True)
-                add(amount)
-        fixed = self._qfixed
-        if fixed is not None:
-            joined = ",".join(amounts)  # TypeError for a non-string: the caller's general path
-            if fixed.fullmatch(joined):
-                return dict(zip(amounts, map(int, joined.replace(".", "").split(",")), strict=True))
-        qs, qm, qdot = self._qs, self._qm, self._qdot
-        out: dict[str, int] = {}
-        for amount in amounts:
-            if amount[qdot] == ".":  # inlined ``_parse_amount`` fast path
-                digits = amount.replace(".", "", 1)
-                if digits.isdigit() and digits.isascii():
-                    out[amount] = int(digits)
-                    continue
-            out[amount] = _parse(amount, qs, qm, False)
+                if amount[qdot] == ".":  # inlined ``_parse_amount`` fast path
+                    digits = amount.replace(".", "", 1)
+                    if digits.isdigit() and digits.isascii():
+                        out[amount] = int(digits)
+                        continue
+                out[amount] = _parse(amount, qs, qm, False)
         return out
 
     def distinct_prices(self, prices: list[str]) -> bool:
@@ -596,7 +568,6 @@ class OrderBook:
         self._asks = {p: q * factor for p, q in self._asks.items()}
         self._qs, self._qm, self._qcache, self._qdec = scale, 1, cache, {}
         self._qdot = _dot_slice(scale, 1)
-        self._qfixed = _fixed_amounts(scale, 1)
         self.step_size = _unit_decimal(scale, 1)
 
     def _bad_update(self, bids: Sequence[object], asks: Sequence[object]) -> DecodeError:
@@ -770,7 +741,6 @@ class OrderBook:
         other._ps, other._pm, other._qs, other._qm = self._ps, self._pm, self._qs, self._qm
         other._unit0 = self._unit0
         other._qdot = self._qdot
-        other._qfixed = self._qfixed
         other._bids = self._bids.copy()
         other._asks = self._asks.copy()
         other._bk = self._bk.copy()
