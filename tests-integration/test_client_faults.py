@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
-from bat_markets.client import BatMarkets, OrderBookWatch
+from bat_markets.client import BatMarkets, OrderBookWatch, StreamGap
 from bat_markets.core import OrderBookSnapshot, RateLimited
 from bat_markets.testing.sim import VenueSim
 
@@ -125,7 +125,15 @@ async def test_disconnect_mid_stream_reconnects_resubscribes_and_resyncs(
         with anyio.fail_after(10):
             while not (await book.recv()).resynced:
                 pass
+            gap: StreamGap | None = None
+            while gap is None:  # trades received before the drop, then the gap, once
+                try:
+                    await trades.recv()
+                except StreamGap as exc:
+                    gap = exc
+            assert "dropped" in gap.message
             await trades.recv()  # the trade stream was resubscribed as well
+    assert trades.gaps == 1
     await assert_book_matches_venue(bm, book, sim)
     diag = bm.advanced().diagnostics()
     assert diag.reconnects >= 1

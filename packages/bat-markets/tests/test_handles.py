@@ -152,3 +152,22 @@ async def test_handles_closed_by_the_client_do_not_warn(
         warnings.simplefilter("error")
         del w
         gc.collect()
+
+
+async def test_event_sink_gap_is_raised_once_in_place() -> None:
+    from bat_markets.client import StreamGap
+    from bat_markets.client._handles import EventSink
+
+    sink: EventSink[int] = EventSink("trades BTCUSDT", capacity=8, venue="binance")
+    sink.push(1)
+    sink.gap("the connection carrying btcusdt@aggTrade dropped")
+    sink.gap("the connection carrying btcusdt@aggTrade dropped")  # no event in between: one gap
+    sink.push(2)
+    assert await sink.get() == 1
+    with pytest.raises(StreamGap, match="btcusdt@aggTrade dropped") as info:
+        await sink.get()
+    assert info.value.retryable
+    assert info.value.venue == "binance"
+    assert await sink.get() == 2
+    assert sink.gaps == 1
+    assert sink.delivered == 2

@@ -12,7 +12,7 @@ import anyio
 import pytest
 from bm_client_fake import FakeAdapter, FakeRest, FakeWsServer, MakeClient, fast_options
 
-from bat_markets.client import BatMarkets
+from bat_markets.client import BatMarkets, StreamGap
 from bat_markets.core import ConfigError, ExchangeReject, Heartbeat, Unsupported
 
 TICK = {"T": 1, "last": "100.5"}
@@ -111,7 +111,10 @@ async def test_reconnect_resubscribes_everything_still_leased(
     )
     assert not ws_server.subscribed("ticker.SOLUSDT")
     await ws_server.publish("trade.BTCUSDT", [trade(1)])
+    with pytest.raises(StreamGap, match=r"trade\.BTCUSDT dropped"):
+        await trades.recv()  # the drop comes first, in place
     assert (await trades.recv()).id == "1"
+    assert trades.gaps == 1
     await ws_server.publish("ticker.ETHUSDT", TICK)
     assert (await ticker.recv()).symbol == "ETH/USDT:USDT"
     kinds: list[str] = []
@@ -173,7 +176,10 @@ async def test_proactive_reconnect_before_the_maximum_age(
     await ws_server.wait_for(lambda: ws_server.opened >= 2, timeout=5)
     await ws_server.wait_for(lambda: ws_server.subscribed("trade.BTCUSDT"))
     await ws_server.publish("trade.BTCUSDT", [trade(5)])
+    with pytest.raises(StreamGap):
+        await w.recv()  # the recycled connection was a drop for the stream: said once
     assert (await w.recv()).id == "5"
+    assert w.gaps == 1
     await w.shutdown()
 
 

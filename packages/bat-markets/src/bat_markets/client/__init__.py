@@ -18,7 +18,7 @@ from ._advanced_private import PrivateAdvanced
 from ._books import BookView, OrderBookWatch
 from ._client import BatMarkets, LiveConnect
 from ._commands import Amount
-from ._errors import Lagged, StreamClosed
+from ._errors import Lagged, StreamClosed, StreamGap
 from ._handles import EventWatch, StateWatch, StatusWatch, Watch
 from ._options import ClientOptions
 from ._pending import LifecycleStream, PendingCommandHandle
@@ -58,6 +58,7 @@ __all__ = [
     # errors
     "Lagged",
     "StreamClosed",
+    "StreamGap",
     # status and diagnostics
     "Health",
     "LaneStatus",

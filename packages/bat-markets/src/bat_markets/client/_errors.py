@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bat_markets.core import TransportError
 
-__all__ = ["Lagged", "StreamClosed"]
+__all__ = ["Lagged", "StreamClosed", "StreamGap"]
 
 
 class Lagged(TransportError):
@@ -23,6 +23,25 @@ class Lagged(TransportError):
             retryable=True,
         )
         self.count = count
+
+
+class StreamGap(TransportError):
+    """The connection carrying an event stream dropped: events may be missing at this point.
+
+    Raised **once** by ``recv()`` (and by ``async for``) after the events received before the
+    drop; the runtime reconnects and resubscribes, and the next ``recv()`` returns what arrives
+    after that. The venues do not replay public events, so what was missed is unknown: refetch
+    (``fetch_trades``, ``fetch_ohlcv``) if the consumer needs a complete record.
+    """
+
+    def __init__(self, reason: str, *, venue: str | None = None, stream: str = "") -> None:
+        where = f" on {stream}" if stream else ""
+        super().__init__(
+            f"stream gap{where}: {reason}; events may be missing here",
+            venue=venue,
+            retryable=True,
+        )
+        self.reason = reason
 
 
 class StreamClosed(TransportError):

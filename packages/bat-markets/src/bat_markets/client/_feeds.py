@@ -120,7 +120,8 @@ class TypedListener(Generic[T]):
                     push(derived)
 
     def on_disconnect(self, topic: str) -> None:
-        pass
+        if isinstance(self.sink, EventSink):  # state streams heal with the next value
+            self.sink.gap(f"the connection carrying {topic} dropped")
 
     def on_failed(self, topic: str, error: BatMarketsError) -> None:
         self.sink.fail(error)

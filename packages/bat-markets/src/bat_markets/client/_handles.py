@@ -28,7 +28,7 @@ import anyio
 
 from bat_markets.core import BatMarketsError
 
-from ._errors import Lagged, StreamClosed
+from ._errors import Lagged, StreamClosed, StreamGap
 from ._status import Status, StatusEvent
 
 __all__ = [
@@ -85,25 +85,35 @@ class Sink(Generic[T]):
         raise NotImplementedError
 
 
+class _Gap:
+    """A ``StreamGap`` marker at its place in an event buffer."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
 class EventSink(Sink[T]):
     """Bounded FIFO: overflow drops the oldest item and is reported once as ``Lagged``."""
 
-    __slots__ = ("_buf", "_lost", "capacity", "delivered", "lagged_total")
+    __slots__ = ("_buf", "_lost", "capacity", "delivered", "gaps", "lagged_total")
 
     def __init__(self, name: str, capacity: int, venue: str | None = None) -> None:
         super().__init__(name, venue)
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
         self.capacity = capacity
-        self._buf: deque[T] = deque()
+        self._buf: deque[T | _Gap] = deque()
         self._lost = 0
         self.lagged_total = 0
         self.delivered = 0
+        self.gaps = 0
 
     def __len__(self) -> int:
         return len(self._buf)
 
-    def push(self, item: T) -> None:
+    def push(self, item: T | _Gap) -> None:
         if self._error is not None:
             return
         buf = self._buf
@@ -115,6 +125,14 @@ class EventSink(Sink[T]):
         if self._waiter is not None:
             self._wake()
 
+    def gap(self, reason: str) -> None:
+        """Mark that events may be missing here (``StreamGap`` when the consumer reaches it)."""
+        buf = self._buf
+        if self._error is not None or (buf and type(buf[-1]) is _Gap):
+            return
+        self.gaps += 1
+        self.push(_Gap(reason))
+
     def clear(self) -> None:
         self._buf.clear()
         self._lost = 0
@@ -125,8 +143,11 @@ class EventSink(Sink[T]):
                 lost, self._lost = self._lost, 0
                 raise Lagged(lost, venue=self.venue, stream=self.name)
             if self._buf:
+                item = self._buf.popleft()
+                if isinstance(item, _Gap):
+                    raise StreamGap(item.reason, venue=self.venue, stream=self.name)
                 self.delivered += 1
-                return self._buf.popleft()
+                return item
             if self._error is not None:
                 raise self._error
             await self._wait()
@@ -293,6 +314,11 @@ class EventWatch(Watch[T]):
     def lagged_total(self) -> int:
         """Events dropped so far because the consumer was too slow."""
         return self._sink.lagged_total
+
+    @property
+    def gaps(self) -> int:
+        """Connection drops signalled on this stream so far (each raised once as ``StreamGap``)."""
+        return self._sink.gaps
 
     async def __aenter__(self) -> EventWatch[T]:
         return self

@@ -244,6 +244,8 @@ class _Connection:
         self.hub._emit(
             "disconnected", f"{self.route} #{self.id}: {self.drop_reason or 'closed'}", self.id
         )
+        if self.closing:
+            return  # nothing will be resubscribed: the streams end with the client or the lease
         for entry in list(self.entries.values()):
             entry.state = "pending"
             for listener in tuple(entry.listeners):
