@@ -42,7 +42,7 @@ __all__ = [
     "upgrade_response",
 ]
 
-GUID = b"258EAFA5-E9A4-47DA-95CA-C5AB0DC11B65"
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
 LIMIT = 5.0  # seconds any single wait in a peer script may take before the test fails
 
 
@@ -51,9 +51,7 @@ def accept_for(key: str) -> str:
     return base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
 
 
-def upgrade_response(
-    key: str, *, accept: str | None = None, extra: tuple[str, ...] = ()
-) -> bytes:
+def upgrade_response(key: str, *, accept: str | None = None, extra: tuple[str, ...] = ()) -> bytes:
     """A ``101 Switching Protocols`` answer (``accept`` overrides the computed value)."""
     lines = [
         "HTTP/1.1 101 Switching Protocols",
@@ -257,7 +255,7 @@ class RawPeer:
         after_101: bytes = b"",
     ) -> None:
         self._script = script
-        self._respond = respond or (lambda key: upgrade_response(key))
+        self._respond = respond or upgrade_response
         self._after = after_101
         self._server: asyncio.Server | None = None
         self._results: list[asyncio.Future[Any]] = []
@@ -341,7 +339,7 @@ class RecordingTransport(asyncio.Transport):
         self.aborted = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        assert not self.closed and not self.aborted, "write after close"
+        assert not self.is_closing(), "write after close"
         self.written += data
 
     def is_closing(self) -> bool:
@@ -379,5 +377,6 @@ def fed_wire(
         if name.lower() == "sec-websocket-key":
             key = value.strip()
     wire.data_received(upgrade_response(key) + first)
-    assert wire._opened.done() and wire._opened.exception() is None
+    assert wire._opened.done()
+    assert wire._opened.exception() is None
     return wire, transport

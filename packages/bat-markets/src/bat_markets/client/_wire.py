@@ -197,9 +197,12 @@ class Wire(asyncio.Protocol):
                         break
                     size = int.from_bytes(data[head : head + 8], "big")
                     head += 8
-                if size > self._max:
-                    self._fail(1009, f"frame of {size} bytes exceeds the {self._max}-byte limit")
-                    return
+                    if size >> 63:
+                        self._fail(1002, "64-bit frame length with the top bit set")
+                        return
+            if size > self._max:
+                self._fail(1009, f"frame of {size} bytes exceeds the {self._max}-byte limit")
+                return
             stop = head + size
             if stop > end:
                 self._need = stop - pos
@@ -210,6 +213,8 @@ class Wire(asyncio.Protocol):
                     deliver(data[head:stop])
                 except Exception:  # the callback's own bug must not kill the socket
                     log.exception("on_message raised")
+                if self._error is not None:  # the callback closed the wire
+                    return
             elif not self._other(b0, data[head:stop]):
                 return
         if pos < end:  # an incomplete frame: wait until ``_need`` bytes of it are here
@@ -313,8 +318,7 @@ class Wire(asyncio.Protocol):
 
     async def send(self, text: bytes | str) -> None:
         """Send one text frame."""
-        if self._error is not None:
-            raise self._error
+        self._check_open()
         payload = text.encode() if isinstance(text, str) else text
         self._write(_frame(Opcode.TEXT, payload))
         if self._paused:
@@ -327,13 +331,18 @@ class Wire(asyncio.Protocol):
 
     async def ping(self) -> asyncio.Future[None]:
         """Send a ping; the returned future resolves on its pong (or fails when the socket closes)."""
-        if self._error is not None:
-            raise self._error
+        self._check_open()
         payload = os.urandom(4)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pings[payload] = waiter
         self._write(_frame(Opcode.PING, payload))
         return waiter
+
+    def _check_open(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._close_sent:  # no data frame may follow a close frame (RFC 6455 5.5.1)
+            raise WireClosed(1000, "closing", by_peer=False)
 
     async def close(self, timeout: float = 1.0) -> None:
         """Close handshake (1000), bounded by ``timeout``; the socket is gone afterwards."""
