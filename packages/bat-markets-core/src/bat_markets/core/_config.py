@@ -103,7 +103,6 @@ class Timeouts:
     request: float = 10.0
     command: float = 10.0
     ws_handshake: float = 10.0
-    ws_idle: float = 60.0
 
 
 @dataclass(frozen=True)
