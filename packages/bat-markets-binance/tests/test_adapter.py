@@ -6,6 +6,7 @@ import pytest
 
 from bat_markets.binance import BinanceAdapter, create_adapter
 from bat_markets.core import (
+    API_METHODS,
     AdapterBase,
     Environment,
     Heartbeat,
@@ -16,29 +17,6 @@ from bat_markets.core import (
     load_venue,
 )
 
-API_MAP = {
-    "metadata": ["markets", "load_markets"],
-    "public REST": [
-        "fetch_ticker", "fetch_tickers", "fetch_order_book", "fetch_ohlcv", "fetch_trades",
-        "fetch_mark_price", "fetch_funding_rate", "fetch_open_interest", "fetch_liquidations",
-    ],
-    "private REST": ["fetch_balance", "fetch_positions", "fetch_open_orders", "fetch_order", "fetch_my_trades"],
-    "public WS": [
-        "watch_ticker", "watch_tickers", "watch_trades", "watch_trades_for_symbols",
-        "watch_order_book", "watch_ohlcv", "watch_ohlcv_for_symbols", "watch_mark_price",
-        "watch_funding_rate", "watch_open_interest", "watch_liquidations", "watch_status",
-    ],
-    "private WS": ["watch_balance", "watch_orders", "watch_my_trades", "watch_positions"],
-    "commands": [
-        "create_order", "create_orders", "edit_order", "edit_orders", "cancel_order",
-        "cancel_orders", "cancel_all_orders", "close_position", "validate_order", "set_leverage",
-        "set_margin_mode", "set_position_mode",
-    ],
-    "WS commands": [
-        "create_order_ws", "create_orders_ws", "edit_order_ws", "edit_orders_ws",
-        "cancel_order_ws", "cancel_orders_ws", "cancel_all_orders_ws",
-    ],
-}  # fmt: skip
 NOT_SERVED = {
     "fetch_liquidations",
     "create_orders_ws",
@@ -68,11 +46,7 @@ def test_every_protocol_method_is_overridden() -> None:
 
 def test_capabilities_are_truthful() -> None:
     caps = BinanceAdapter().capabilities
-    names = {n for family in API_MAP.values() for n in family}
-    assert caps.methods == names - NOT_SERVED | {
-        "fetch_funding_rate_history",
-        "fetch_orders_history",
-    }
+    assert caps.methods == API_METHODS - NOT_SERVED
     assert caps.ws_commands == {"create_order_ws", "edit_order_ws", "cancel_order_ws"}
     assert (caps.max_batch_create, caps.max_batch_edit, caps.max_batch_cancel) == (5, 5, 10)
     assert caps.ohlcv_intervals[0] == "1m"

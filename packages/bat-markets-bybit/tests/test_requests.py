@@ -10,6 +10,7 @@ import pytest
 
 from bat_markets.bybit import BybitAdapter, create_adapter
 from bat_markets.core import (
+    API_METHODS,
     CancelRequest,
     Channel,
     CommandKind,
@@ -462,7 +463,7 @@ def test_ws_command_frames(adapter: BybitAdapter) -> None:
 
 def test_capabilities() -> None:
     caps = BybitAdapter.capabilities
-    assert "fetch_liquidations" not in caps.methods
+    assert caps.methods == API_METHODS - {"fetch_liquidations", "cancel_all_orders_ws"}
     assert "fetch_liquidations" in caps.notes
     assert "cancel_all_orders_ws" not in caps.ws_commands
     assert "cancel_all_orders_ws" in caps.notes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bat_markets.core import Capabilities
+from bat_markets.core import API_METHODS, Capabilities
 
 __all__ = ["INTERVALS", "REST_DEPTHS", "WATCH_DEPTHS", "PARTIAL_DEPTHS", "CAPABILITIES"]
 
@@ -13,65 +13,13 @@ REST_DEPTHS = (5, 10, 20, 50, 100, 500, 1000)
 PARTIAL_DEPTHS = (5, 10, 20)
 WATCH_DEPTHS = (0, 5, 10, 20, 50, 100, 500, 1000)
 
-_METHODS = frozenset(
-    {
-        # metadata
-        "markets",
-        "load_markets",
-        # public REST
-        "fetch_ticker",
-        "fetch_tickers",
-        "fetch_order_book",
-        "fetch_ohlcv",
-        "fetch_trades",
-        "fetch_mark_price",
-        "fetch_funding_rate",
-        "fetch_funding_rate_history",
-        "fetch_open_interest",
-        # private REST
-        "fetch_balance",
-        "fetch_positions",
-        "fetch_open_orders",
-        "fetch_order",
-        "fetch_orders_history",
-        "fetch_my_trades",
-        # public WS
-        "watch_ticker",
-        "watch_tickers",
-        "watch_trades",
-        "watch_trades_for_symbols",
-        "watch_order_book",
-        "watch_ohlcv",
-        "watch_ohlcv_for_symbols",
-        "watch_mark_price",
-        "watch_funding_rate",
-        "watch_open_interest",
-        "watch_liquidations",
-        "watch_status",
-        # private WS
-        "watch_balance",
-        "watch_orders",
-        "watch_my_trades",
-        "watch_positions",
-        # commands
-        "create_order",
-        "create_orders",
-        "edit_order",
-        "edit_orders",
-        "cancel_order",
-        "cancel_orders",
-        "cancel_all_orders",
-        "close_position",
-        "validate_order",
-        "set_leverage",
-        "set_margin_mode",
-        "set_position_mode",
-        # WS commands
-        "create_order_ws",
-        "edit_order_ws",
-        "cancel_order_ws",
-    }
-)
+_METHODS = API_METHODS - {
+    "fetch_liquidations",  # see _NOTES
+    "create_orders_ws",
+    "edit_orders_ws",
+    "cancel_orders_ws",
+    "cancel_all_orders_ws",
+}
 
 _NOTES = {
     "fetch_liquidations": (

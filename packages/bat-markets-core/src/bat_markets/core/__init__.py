@@ -22,6 +22,7 @@ from ._adapter import (
     WsSession,
     run_flow_sync,
 )
+from ._api import API_MAP, API_METHODS
 from ._base import AdapterBase
 from ._book import OrderBook
 from ._commands import (
@@ -221,6 +222,8 @@ __all__ = [
     "parse_symbol",
     "derive_unified",
     # adapter contract
+    "API_MAP",
+    "API_METHODS",
     "HttpMethod",
     "RestRequest",
     "HttpRequest",
