@@ -102,14 +102,12 @@ class StagedDeltas:
                     asks.update(sides[i + 1])
             except (TypeError, ValueError) as exc:
                 raise DecodeError(f"malformed book level: {exc}") from None
-            prices = list(bids)
-            ask_prices = list(asks)
             if (
-                (len(prices) + len(ask_prices)) * 4 < levels * 3  # merging saves a quarter
-                and _validate_amounts(book, sides, levels)
-                and book.distinct_prices(prices)
-                and book.distinct_prices(ask_prices)
+                (len(bids) + len(asks)) * 4 < levels * 3  # merging saves a quarter
+                and book.distinct_prices(list(bids))
+                and book.distinct_prices(list(asks))
             ):
+                _validate_amounts(book, sides, levels)  # overwritten amounts included
                 book.apply_delta(
                     list(bids.items()),
                     list(asks.items()),
@@ -146,12 +144,12 @@ def _plain_decimals(joined: str, count: int) -> bool:
     return b",," not in framed and b",.," not in framed  # no empty amount, no lone dot
 
 
-def _validate_amounts(book: OrderBook, sides: list[Sequence[RawLevel]], levels: int) -> bool:
-    """``True``, or ``DecodeError`` when one of the ``levels`` staged amounts is malformed."""
+def _validate_amounts(book: OrderBook, sides: list[Sequence[RawLevel]], levels: int) -> None:
+    """Raise ``DecodeError`` when one of the ``levels`` staged amounts is malformed."""
     try:
         joined = ",".join(map(_amount, chain.from_iterable(sides)))
         if _plain_decimals(joined, levels):
-            return True  # the usual case: C-level work only
+            return  # the usual case: C-level work only
     except TypeError:
         pass  # not all strings: find the culprit below
     known = book._qcache
@@ -164,4 +162,3 @@ def _validate_amounts(book: OrderBook, sides: list[Sequence[RawLevel]], levels: 
             continue  # a finer step only widens the book's units: not malformed
         except _Malformed as exc:
             raise DecodeError(f"malformed book amount {amount!r}: {exc}") from None
-    return True

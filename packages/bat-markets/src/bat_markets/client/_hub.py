@@ -432,7 +432,7 @@ class _Connection:
         while True:
             await anyio.sleep(tick)
             now = time.monotonic()
-            rx = max(self.last_rx, ws.last_rx)  # the wire's counts pings and pongs too
+            rx = ws.last_rx  # any bytes received, pings and pongs included
             if now - rx > hb.idle_timeout_s:
                 raise _Drop(f"no frame for {now - rx:.1f}s (idle timeout)")
             if (
@@ -450,10 +450,8 @@ class _Connection:
                     waiter.add_done_callback(self._on_pong)
 
     def _on_pong(self, fut: Any) -> None:
-        if fut.cancelled() or fut.exception() is not None:
-            return
-        self.last_rx = time.monotonic()
-        self.pongs += 1
+        if not fut.cancelled() and fut.exception() is None:
+            self.pongs += 1
 
     def diagnostics(self) -> ConnectionDiagnostics:
         now = time.monotonic()

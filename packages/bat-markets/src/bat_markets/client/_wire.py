@@ -144,14 +144,14 @@ class Wire(asyncio.Protocol):
             self._opened.set_exception(error)
 
     def _handshake_events(self, hs: ClientProtocol) -> None:
-        for event in hs.events_received():
-            if not isinstance(event, Response) or self._opened.done():
-                continue
-            if hs.handshake_exc is not None:
-                self._opened.set_exception(hs.handshake_exc)
-                if self.transport is not None:
-                    self.transport.close()
-                return
+        if self._opened.done():
+            return
+        responded = any(isinstance(event, Response) for event in hs.events_received())
+        if hs.handshake_exc is not None:
+            self._opened.set_exception(hs.handshake_exc)
+            if self.transport is not None:
+                self.transport.close()
+        elif responded:
             # A 101 response has no body: whatever follows the blank line is frames.
             rest = bytes(self._head[self._head.find(b"\r\n\r\n") + 4 :])
             self._head = bytearray()
@@ -160,11 +160,6 @@ class Wire(asyncio.Protocol):
             self._opened.set_result(None)
             if rest:
                 self._frames(rest)
-            return
-        if hs.handshake_exc is not None and not self._opened.done():
-            self._opened.set_exception(hs.handshake_exc)
-            if self.transport is not None:
-                self.transport.close()
 
     # -- frames
     def _frames(self, data: bytes) -> None:
@@ -376,7 +371,6 @@ async def open_wire(
     *,
     open_timeout: float,
     max_size: int | None,
-    **_: Any,
 ) -> Wire:
     """Connect (through the environment's proxy if one applies), complete the opening handshake,
     return the open :class:`Wire`.
